@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Load bench: Switchyard vs HAProxy in front of one nginx origin, same run.
+#   bash bench/run.sh [tcp]        (from the repo root, after pnpm install && pnpm build)
+# Env: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_PORT_BASE (just above the ephemeral port range),
+#      BENCH_DIRECT (1: also measure nginx without a proxy), BENCH_RETRIES (1),
+#      BENCH_SWITCHYARD (path of the switchyard binary), BENCH_KEEP_TMP (0).
+# See bench/README.md for what each number means.
+set -euo pipefail
+
+MODE="${1:-tcp}"
+case "$MODE" in
+  tcp) DRIVER_FILE=tcp-mode.mjs ;;
+  -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+  *) echo "bench/run.sh: unknown mode '$MODE' (supported: tcp)" >&2; exit 2 ;;
+esac
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$PATH:/usr/sbin:/sbin"
+
+# --- tools ------------------------------------------------------------------
+missing=()
+for tool in haproxy nginx wrk; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y "${missing[@]}"; then
+    apt-get update && apt-get install -y "${missing[@]}"
+  fi
+fi
+for tool in node taskset getconf; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "bench/run.sh: '$tool' is required" >&2; exit 2; }
+done
+if (($(nproc --all) < 2)); then
+  echo "bench/run.sh: needs 2 cores (proxy on cpu 0, nginx + wrk on cpu 1); this machine has $(nproc --all)" >&2
+  exit 2
+fi
+if ! taskset -c 0,1 true 2>/dev/null; then
+  echo "bench/run.sh: cannot pin to cpus 0 and 1 (taskset -c 0,1 failed)" >&2
+  exit 2
+fi
+
+# wrk -c 50 through a proxy needs a few hundred fds per process; be generous.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# --- temp dir and cleanup ---------------------------------------------------
+BENCH_TMP="$(mktemp -d /tmp/switchyard-bench.XXXXXX)"
+export BENCH_TMP
+: >"$BENCH_TMP/pids"
+DRIVER_PID=""
+
+# Every process the driver starts is a process-group leader whose pid is in
+# $BENCH_TMP/pids; stop those groups (and only those) whatever happened.
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n "$DRIVER_PID" ]] && kill -0 "$DRIVER_PID" 2>/dev/null; then
+    kill -TERM "$DRIVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$DRIVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$DRIVER_PID" 2>/dev/null || true
+  fi
+  local pid left=()
+  while read -r pid; do
+    [[ -n "$pid" ]] || continue
+    if kill -TERM -- "-$pid" 2>/dev/null; then left+=("$pid"); fi
+  done <"$BENCH_TMP/pids"
+  if ((${#left[@]})); then
+    sleep 1
+    for pid in "${left[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  fi
+  if [[ "${BENCH_KEEP_TMP:-0}" == 1 ]] || ((rc != 0 && rc != 130 && rc != 143)); then
+    echo "bench temp dir (configs, logs): $BENCH_TMP" >&2
+  else
+    rm -rf "$BENCH_TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The command line recorded in the report, with any overrides in effect.
+cmd="bash bench/run.sh $MODE"
+for v in BENCH_SECONDS BENCH_WARMUP BENCH_RETRIES BENCH_PORT_BASE BENCH_DIRECT BENCH_SWITCHYARD; do
+  if [[ -n "${!v:-}" ]]; then cmd="$v=${!v} $cmd"; fi
+done
+export BENCH_COMMAND="$cmd"
+
+# In the background + wait, so a signal to this script runs the trap at once.
+node "$ROOT/bench/$DRIVER_FILE" &
+DRIVER_PID=$!
+wait "$DRIVER_PID"

@@ -1,0 +1,190 @@
+/**
+ * The compiled configuration: a plain, msgpack-safe object (no classes, no
+ * functions, no Maps). The master builds it once per (re)load; it is all a
+ * worker ever gets. Fields use HAProxy's words.
+ */
+
+/** Where a listener (or the runtime API) is bound. */
+export type ListenAddress =
+  | { kind: 'tcp'; host: string; port: number; family: 4 | 6 }
+  | { kind: 'unix'; path: string; mode?: number; uid?: number; gid?: number }
+  | { kind: 'fd'; fd: number };
+
+export interface SourceRef {
+  file: string;
+  line: number;
+}
+
+/** Options of one `bind` line; bind keywords registered by features fill it. */
+export interface BindOptions {
+  name?: string;
+  /** listen(2) backlog; default: the frontend's maxconn. */
+  backlog?: number;
+  /** Per-listener maxconn (0 = frontend's). */
+  maxconn?: number;
+  /** UNIX socket file mode/owner. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  v6only?: boolean;
+}
+
+export interface BindConfig extends SourceRef {
+  /** One address per port of a range. */
+  addresses: ListenAddress[];
+  options: BindOptions;
+}
+
+export interface ListenerConfig extends SourceRef {
+  /** Stable identity across reloads: the same key keeps the same socket. */
+  key: string;
+  address: ListenAddress;
+  /** Index of the owning frontend (or listen) proxy in CompiledConfig.proxies. */
+  proxy: number;
+  options: BindOptions;
+}
+
+export type LogFormatKind = 'rfc3164' | 'rfc5424' | 'raw' | 'short' | 'timed' | 'iso' | 'priority' | 'local';
+
+export type LogTargetAddress =
+  | { kind: 'stdout' }
+  | { kind: 'stderr' }
+  | { kind: 'fd'; fd: number }
+  | { kind: 'file'; path: string }
+  | { kind: 'udp'; host: string; port: number; family: 4 | 6 }
+  | { kind: 'unix-dgram'; path: string };
+
+export interface LogTarget extends SourceRef {
+  address: LogTargetAddress;
+  /** Maximum line length (HAProxy `len`, default 1024). */
+  maxLen: number;
+  format: LogFormatKind;
+  /** Syslog facility number (local0 = 16). */
+  facility: number;
+  /** Highest severity number that is sent (0 emerg .. 7 debug). */
+  level: number;
+  /** Lowest severity number a line is raised to. */
+  minLevel: number;
+}
+
+export interface Timeouts {
+  /** All in milliseconds; 0 means unset. */
+  connect: number;
+  client: number;
+  server: number;
+  clientFin: number;
+  serverFin: number;
+  tunnel: number;
+  queue: number;
+  httpRequest: number;
+  httpKeepAlive: number;
+  check: number;
+}
+
+/** Server options (the part `default-server` can preset). */
+export interface ServerOptions {
+  weight: number;
+  maxconn: number;
+  backup: boolean;
+  disabled: boolean;
+}
+
+export interface ServerConfig extends SourceRef, ServerOptions {
+  name: string;
+  /** HAProxy's server id (`sid` in show stat), unique in its backend. */
+  id: number;
+  /** Address as written, for show servers state / logs. */
+  addrText: string;
+  /** Host name or IP as written; `ip` holds the resolved address. */
+  host: string;
+  ip: string;
+  /** 0: use the port the client connected to. */
+  port: number;
+  family: 4 | 6;
+  /** Forced by the `id` keyword. */
+  forcedId: boolean;
+}
+
+export type BalanceAlgorithm = 'roundrobin' | 'static-rr';
+
+export interface ProxyConfig extends SourceRef {
+  name: string;
+  /** HAProxy's proxy id (`iid` in show stat). */
+  id: number;
+  forcedId: boolean;
+  /** What the section can do: listen = both. */
+  cap: { fe: boolean; be: boolean };
+  mode: 'tcp' | 'http';
+  disabled: boolean;
+  /** Frontend maxconn (0 = inherit global). */
+  maxconn: number;
+  timeouts: Timeouts;
+  binds: BindConfig[];
+  defaultBackend: string | null;
+  useBackends: Array<SourceRef & { backend: string }>;
+  servers: ServerConfig[];
+  /** `default-server` settings, applied to the servers declared after it. */
+  defaultServer: ServerOptions;
+  balance: BalanceAlgorithm;
+  retries: number;
+  /** `log global` was given. */
+  logGlobal: boolean;
+  /** Proxy-level log targets (`log <target>` in the proxy). */
+  logTargets: LogTarget[];
+  options: ProxyOptions;
+}
+
+export interface ProxyOptions {
+  tcplog: boolean;
+  dontlognull: boolean;
+}
+
+export interface StatsSocketConfig extends SourceRef {
+  address: ListenAddress;
+  level: 'user' | 'operator' | 'admin';
+  /** File mode for a UNIX socket (HAProxy `mode`), default 0600. */
+  mode: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface GlobalConfig {
+  maxconn: number;
+  /** Number of worker processes (HAProxy's nbthread). */
+  nbthread: number;
+  pidfile: string | null;
+  logTargets: LogTarget[];
+  logTag: string;
+  /** `log-send-hostname`: host name put in syslog headers, null when not sent. */
+  logSendHostname: string | null;
+  hardStopAfter: number;
+  statsSockets: StatsSocketConfig[];
+  /** Local peer name (-L or `localpeer`), defaults to the host name. */
+  localPeer: string;
+  node: string;
+}
+
+export interface CompiledConfig {
+  /** Files the config was read from, in order. */
+  files: string[];
+  global: GlobalConfig;
+  /** Every frontend, backend and listen section, in declaration order. */
+  proxies: ProxyConfig[];
+  listeners: ListenerConfig[];
+}
+
+export function listenAddressKey(a: ListenAddress): string {
+  switch (a.kind) {
+    case 'tcp': return `tcp:[${a.host}]:${a.port}`;
+    case 'unix': return `unix:${a.path}`;
+    case 'fd': return `fd:${a.fd}`;
+  }
+}
+
+export function formatListenAddress(a: ListenAddress): string {
+  switch (a.kind) {
+    case 'tcp': return a.family === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+    case 'unix': return a.path;
+    case 'fd': return `fd@${a.fd}`;
+  }
+}

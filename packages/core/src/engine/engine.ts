@@ -1,0 +1,215 @@
+/**
+ * The proxy engine of one worker: runtime proxies, listeners, streams,
+ * connection limits, logs and counters. Single-threaded and event-driven; it
+ * never reads configuration files, it only gets a CompiledConfig.
+ */
+import type * as net from 'node:net';
+import type { CompiledConfig } from '../config/compiled';
+import { formatListenAddress } from '../config/compiled';
+import type { ServerRuntimeState, ServerStateTable } from '../proxy/server-state';
+import type { WorkerStats } from '../stats/counters';
+import { buildRuntime, shareOf, type ProxyRuntime } from './proxy-runtime';
+import { ListenerRuntime, type ListenerHost, type RawHandle } from './listener';
+import { TcpStream } from './tcp-stream';
+import { LogSinks } from '../log/sinks';
+import { formatTcpLog, type StreamLogRecord } from '../log/tcplog';
+
+export interface EngineOptions {
+  workerIndex: number;
+  workerCount: number;
+  masterPid: number;
+  states: ServerStateTable | undefined;
+  requestHandle(key: string): void;
+  /** Lifecycle messages for the master's logger. */
+  report(level: 'info' | 'warn' | 'error', msg: string): void;
+}
+
+/** syslog severities */
+const LOG_INFO = 6;
+
+export class Engine implements ListenerHost {
+  readonly proxies: ProxyRuntime[];
+  readonly listeners = new Map<string, ListenerRuntime>();
+  readonly streams = new Set<TcpStream>();
+  /** Sessions in this worker (HAProxy's actconn), and our share of global maxconn. */
+  actconn = 0;
+  cumConns = 0;
+  maxConnReached = 0;
+  readonly maxconn: number;
+  private readonly startedAt = Date.now();
+  private globalLog: LogSinks | null;
+  private proxyLogs: Array<LogSinks | null>;
+  private stopping = false;
+  private onIdle: (() => void) | null = null;
+  private pausedForGlobal = false;
+
+  constructor(readonly cfg: CompiledConfig, private readonly opts: EngineOptions) {
+    this.proxies = buildRuntime(cfg, opts.states);
+    const { workerIndex: wi, workerCount: wc } = opts;
+    this.maxconn = shareOf(cfg.global.maxconn, wi, wc);
+    for (const p of this.proxies) if (p.cfg.cap.fe) p.maxconn = shareOf(p.cfg.maxconn || cfg.global.maxconn, wi, wc);
+    const ctx = { tag: cfg.global.logTag, pid: opts.masterPid, hostname: cfg.global.logSendHostname };
+    this.globalLog = cfg.global.logTargets.length ? new LogSinks(cfg.global.logTargets, ctx) : null;
+    this.proxyLogs = this.proxies.map(p => (p.cfg.logTargets.length ? new LogSinks(p.cfg.logTargets, ctx) : null));
+    for (const l of cfg.listeners) {
+      const lr = new ListenerRuntime(l, this.proxies[l.proxy], this);
+      lr.maxconn = l.options.maxconn ? shareOf(l.options.maxconn, wi, wc) : 0;
+      this.listeners.set(l.key, lr);
+    }
+  }
+
+  /** Listen on a handle the master sent. */
+  async attach(key: string, handle: RawHandle): Promise<void> {
+    const l = this.listeners.get(key);
+    if (!l) { (handle as { close?: () => void }).close?.(); return; }
+    const backlog = l.cfg.options.backlog ?? Math.max(511, l.proxy.maxconn || 0);
+    await l.attach(handle, backlog);
+    // A handle can arrive while the worker is at a limit: re-check.
+    if (this.atLimit(l)) l.pause();
+  }
+
+  private atLimit(l: ListenerRuntime): boolean {
+    return (this.maxconn > 0 && this.actconn >= this.maxconn)
+      || (l.proxy.maxconn > 0 && l.proxy.feconn >= l.proxy.maxconn)
+      || (l.maxconn > 0 && l.conns >= l.maxconn)
+      || (this.cfg.global.maxconn > 0 && this.maxconn === 0);
+  }
+
+  onConnection(l: ListenerRuntime, socket: net.Socket): void {
+    const fe = l.proxy;
+    this.actconn++;
+    this.cumConns++;
+    fe.feconn++;
+    l.conns++;
+    const c = fe.fe!;
+    c.stot++; c.connTot++;
+    c.scur = fe.feconn;
+    if (fe.feconn > c.smax) c.smax = fe.feconn;
+    if (this.atLimit(l)) {
+      if (this.maxconn > 0 && this.actconn >= this.maxconn) {
+        this.maxConnReached++;
+        this.pausedForGlobal = true;
+        for (const other of this.listeners.values()) other.pause();
+      } else if (fe.maxconn > 0 && fe.feconn >= fe.maxconn) {
+        for (const other of this.listeners.values()) if (other.proxy === fe) other.pause();
+      } else {
+        l.pause();
+      }
+    }
+    const st = new TcpStream(this, fe, l, socket);
+    this.streams.add(st);
+    if (!fe.cfg.options.tcplog) this.logConnect(fe, socket);
+    st.start();
+  }
+
+  /** HAProxy's default (no log option) line, emitted at accept time. */
+  private logConnect(fe: ProxyRuntime, socket: net.Socket): void {
+    if (!this.hasLog(fe)) return;
+    const msg = `Connect from ${socket.remoteAddress}:${socket.remotePort} to ${socket.localAddress}:${socket.localPort} (${fe.cfg.name}/${fe.cfg.mode.toUpperCase()})`;
+    this.log(fe, LOG_INFO, msg);
+  }
+
+  private hasLog(p: ProxyRuntime): boolean {
+    return (p.cfg.logGlobal && this.globalLog !== null) || this.proxyLogs[p.index] !== null;
+  }
+
+  private log(p: ProxyRuntime, level: number, msg: string): void {
+    if (p.cfg.logGlobal) this.globalLog?.log(level, msg);
+    this.proxyLogs[p.index]?.log(level, msg);
+  }
+
+  streamEnded(st: TcpStream): void {
+    if (!this.streams.delete(st)) return;
+    const fe = st.fe;
+    const l = st.listener;
+    // Logged before the counters drop: HAProxy's actconn/feconn include the stream itself.
+    if (fe.cfg.options.tcplog && this.hasLog(fe) && !(fe.cfg.options.dontlognull && st.bytesIn === 0 && st.bytesOut === 0)) {
+      this.log(fe, LOG_INFO, formatTcpLog(this.logRecord(st)));
+    }
+    this.actconn--;
+    fe.feconn--;
+    l.conns--;
+    fe.fe!.scur = fe.feconn;
+    if (this.stopping) {
+      if (this.streams.size === 0) this.onIdle?.();
+      return;
+    }
+    this.resumeListeners(l);
+  }
+
+  private resumeListeners(l: ListenerRuntime): void {
+    if (this.pausedForGlobal) {
+      if (this.actconn >= this.maxconn) return;
+      this.pausedForGlobal = false;
+      for (const other of this.listeners.values()) if (!other.listening && !this.atLimit(other)) other.resume();
+      return;
+    }
+    if (!l.listening && !this.atLimit(l)) {
+      for (const other of this.listeners.values()) if (other.proxy === l.proxy && !other.listening && !this.atLimit(other)) other.resume();
+    }
+  }
+
+  private logRecord(st: TcpStream): StreamLogRecord {
+    const now = Date.now();
+    return {
+      clientIp: st.clientIp, clientPort: st.clientPort,
+      acceptTime: st.acceptTime,
+      frontend: st.fe.cfg.name,
+      backend: st.be?.cfg.name ?? st.fe.cfg.name,
+      server: st.srv?.cfg.name ?? '<NOSRV>',
+      tw: st.be ? st.tw : -1, tc: st.tc, tt: now - st.acceptTime,
+      bytesOut: st.bytesOut,
+      termState: st.term1 + st.term2,
+      actconn: this.actconn, feconn: st.fe.feconn, beconn: st.be?.beconn ?? 0, srvConn: st.srv?.cur ?? 0,
+      retries: st.retries, redispatched: st.redispatched,
+      srvQueue: 0, backendQueue: 0,
+    };
+  }
+
+  requestHandle(key: string): void {
+    this.opts.requestHandle(key);
+  }
+
+  onListenError(l: ListenerRuntime, err: Error): void {
+    this.opts.report('warn', `accept error on ${formatListenAddress(l.cfg.address)}: ${err.message}`);
+  }
+
+  setServerState(p: number, s: number, st: ServerRuntimeState): void {
+    const srv = this.proxies[p]?.servers[s];
+    if (srv) srv.state = st;
+  }
+
+  stats(): WorkerStats {
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt,
+      currConns: this.actconn,
+      cumConns: this.cumConns,
+      maxConnReached: this.maxConnReached,
+      proxies: this.proxies.map(p => p.stats()),
+    };
+  }
+
+  /**
+   * Stop accepting; resolve once every stream has ended. With a positive
+   * `hardStopAfter`, streams still open then are killed.
+   */
+  stop(graceful: boolean, hardStopAfter: number): Promise<void> {
+    this.stopping = true;
+    for (const l of this.listeners.values()) l.stop();
+    if (!graceful) for (const st of this.streams) st.kill();
+    return new Promise<void>(resolve => {
+      let timer: NodeJS.Timeout | null = null;
+      const done = (): void => {
+        if (timer) clearTimeout(timer);
+        Promise.all([this.globalLog?.close(), ...this.proxyLogs.map(l => l?.close())]).finally(resolve);
+      };
+      if (this.streams.size === 0) return done();
+      this.onIdle = done;
+      if (hardStopAfter > 0) {
+        timer = setTimeout(() => { for (const st of this.streams) st.kill(); }, hardStopAfter);
+        timer.unref();
+      }
+    });
+  }
+}

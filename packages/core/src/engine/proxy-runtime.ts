@@ -1,0 +1,100 @@
+/**
+ * The worker-side runtime objects built once from the CompiledConfig:
+ * proxies with their counters, servers with their replicated state, and the
+ * load balancer of each backend.
+ */
+import type { CompiledConfig, ProxyConfig, ServerConfig } from '../config/compiled';
+import { newBackendCounters, newFrontendCounters, newServerCounters, type BackendCounters, type FrontendCounters, type ServerCounters, type ProxyStats } from '../stats/counters';
+import { serverUsable, type ServerRuntimeState, type ServerStateTable, ADMF_CMAINT, ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED } from '../proxy/server-state';
+import { SmoothRoundRobin } from '../backend/lb-roundrobin';
+
+export class ServerRuntime {
+  readonly counters: ServerCounters = newServerCounters();
+  /** Connections to this server from this worker. */
+  cur = 0;
+  state: ServerRuntimeState;
+
+  constructor(readonly cfg: ServerConfig, readonly index: number, state: ServerRuntimeState | undefined) {
+    this.state = state ?? initialServerState(cfg);
+  }
+
+  /** Weight for the load balancer: 0 when not usable. */
+  weight(): number {
+    return serverUsable(this.state) ? this.state.uweight : 0;
+  }
+}
+
+export function initialServerState(cfg: ServerConfig): ServerRuntimeState {
+  // As HAProxy: a `disabled` server starts forced into maintenance (FMAINT|CMAINT) and stopped.
+  return cfg.disabled
+    ? { admin: ADMF_FMAINT | ADMF_CMAINT, op: SRV_ST_STOPPED, uweight: cfg.weight, iweight: cfg.weight, lastChange: Date.now() }
+    : { admin: 0, op: SRV_ST_RUNNING, uweight: cfg.weight, iweight: cfg.weight, lastChange: Date.now() };
+}
+
+export class ProxyRuntime {
+  readonly fe: FrontendCounters | null;
+  readonly be: BackendCounters | null;
+  readonly servers: ServerRuntime[];
+  private readonly active: SmoothRoundRobin<ServerRuntime>;
+  private readonly backups: ServerRuntime[];
+  /** Sessions currently in this proxy, as frontend and as backend. */
+  feconn = 0;
+  beconn = 0;
+  /** Resolved default backend (frontends). */
+  defaultBackend: ProxyRuntime | null = null;
+  /** This worker's share of the frontend's maxconn (0 = none). */
+  maxconn = 0;
+
+  constructor(readonly cfg: ProxyConfig, readonly index: number, states: ServerRuntimeState[] | undefined) {
+    this.fe = cfg.cap.fe ? newFrontendCounters() : null;
+    this.be = cfg.cap.be ? newBackendCounters() : null;
+    this.servers = cfg.servers.map((s, i) => new ServerRuntime(s, i, states?.[i]));
+    this.active = new SmoothRoundRobin(this.servers.filter(s => !s.cfg.backup));
+    this.backups = this.servers.filter(s => s.cfg.backup);
+  }
+
+  /**
+   * Next server: active servers by weighted round-robin; when none is usable,
+   * the first usable backup (HAProxy uses only the first backup unless
+   * `option allbackups`).
+   */
+  pickServer(exclude?: ServerRuntime): ServerRuntime | undefined {
+    let s = this.active.pick();
+    if (s && s === exclude) {
+      const again = this.active.pick();
+      if (again) s = again;
+    }
+    if (s) return s;
+    for (const b of this.backups) if (b.weight() > 0 && b !== exclude) return b;
+    for (const b of this.backups) if (b.weight() > 0) return b;
+    return undefined;
+  }
+
+  usableServers(): number {
+    let n = 0;
+    for (const s of this.servers) if (s.weight() > 0) n++;
+    return n;
+  }
+
+  stats(): ProxyStats {
+    return { name: this.cfg.name, fe: this.fe, be: this.be, servers: this.servers.map(s => s.counters) };
+  }
+}
+
+export function buildRuntime(cfg: CompiledConfig, states: ServerStateTable | undefined): ProxyRuntime[] {
+  const proxies = cfg.proxies.map((p, i) => new ProxyRuntime(p, i, states?.[i]));
+  for (const p of proxies) {
+    if (!p.cfg.cap.fe) continue;
+    const name = p.cfg.useBackends[0]?.backend ?? p.cfg.defaultBackend;
+    if (name !== null) p.defaultBackend = proxies.find(b => b.cfg.cap.be && b.cfg.name === name) ?? null;
+    else if (p.cfg.cap.be) p.defaultBackend = p;
+  }
+  return proxies;
+}
+
+/** This worker's share of a limit split across `count` workers (never exceeds the total). */
+export function shareOf(total: number, index: number, count: number): number {
+  if (total <= 0) return 0;
+  const base = Math.floor(total / count);
+  return base + (index < total % count ? 1 : 0);
+}

@@ -1,0 +1,42 @@
+/**
+ * Master ↔ worker messages. They travel as msgpack frames (msgpackr) over the
+ * node:cluster IPC channel, several per frame: Channel batches everything sent
+ * in one event-loop turn into one frame, which is what keeps health-state and
+ * stick-table storms cheap (see bench/ipc.mjs for the measured rate).
+ * Listening sockets cannot be msgpack'd: they go as separate IPC messages
+ * carrying the handle (HandleMessage).
+ */
+import type { CompiledConfig } from '../config/compiled';
+import type { ServerRuntimeState, ServerStateTable } from '../proxy/server-state';
+import type { WorkerStats } from '../stats/counters';
+
+export type MasterMessage =
+  /** The whole configuration; the worker starts once it also has every listener's handle. */
+  | { t: 'config'; gen: number; cfg: CompiledConfig; workerIndex: number; workerCount: number; masterPid: number; states: ServerStateTable }
+  /** One server's runtime state changed (admin command, health check). */
+  | { t: 'srv'; p: number; s: number; st: ServerRuntimeState }
+  | { t: 'stats-req'; id: number }
+  /** Stop accepting; exit once in-flight connections are done (graceful) or now. */
+  | { t: 'stop'; graceful: boolean; hardStopAfter: number };
+
+export type WorkerMessage =
+  /** Every listener is listening. */
+  | { t: 'ready'; gen: number }
+  | { t: 'stats-res'; id: number; stats: WorkerStats }
+  /** A listener could not listen (e.g. an inherited fd that is not a socket). */
+  | { t: 'listen-error'; key: string; error: string }
+  /** The worker paused a listener at maxconn and wants its handle again. */
+  | { t: 'need-listener'; key: string }
+  /** A log line for the master's own logger (lifecycle events, not traffic). */
+  | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string };
+
+/** Sent with a listening handle attached (not msgpack). */
+export interface HandleMessage {
+  sy: 'listener';
+  key: string;
+  gen: number;
+}
+
+export function isHandleMessage(m: unknown): m is HandleMessage {
+  return typeof m === 'object' && m !== null && (m as HandleMessage).sy === 'listener';
+}

@@ -1,0 +1,103 @@
+/**
+ * `server` and `default-server` lines and their keywords (HAProxy's
+ * srv_kw_list). Health checks, TLS and persistence register more server
+ * keywords into the same table in their own modules.
+ */
+import { registerKeywords, registerLineKeywords, parseLineKeywords, registerUnsupportedLine, type KeywordContext } from '../registry';
+import type { ServerConfig, ServerOptions } from '../config/compiled';
+import { parseHostPort, parseInteger } from '../config/args';
+
+const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
+
+/** Scratch during parsing: the forced id, applied after the line is parsed. */
+interface ServerDraft extends ServerOptions {
+  id?: number;
+}
+
+registerKeywords([
+  {
+    name: 'server',
+    sections: ['backend', 'listen'],
+    usage: 'server <name> <addr>[:port] [weight <n>] [maxconn <n>] [backup] [disabled] [id <n>]',
+    parse(ctx) {
+      const [name, addr, ...opts] = ctx.args;
+      if (!name || !addr) return ctx.error(`expects <name> and <addr> as arguments; usage: ${this.usage}`);
+      if (!NAME_RE.test(name)) return ctx.error(`invalid character in server name '${name}'`);
+      const p = ctx.proxy!;
+      const dup = p.servers.find(s => s.name === name);
+      if (dup) return ctx.error(`server '${name}' is already declared at ${dup.file}:${dup.line}`);
+      const a = parseServerAddress(addr, ctx);
+      if (!a) return;
+      const draft: ServerDraft = { ...p.defaultServer };
+      parseLineKeywords<ServerDraft>('server', opts, draft, ctx, `server '${name}'`);
+      const srv: ServerConfig = {
+        file: ctx.file, line: ctx.line, name,
+        id: draft.id ?? 0, forcedId: draft.id !== undefined,
+        addrText: addr, host: a.host, ip: a.host, port: a.port, family: a.family,
+        weight: draft.weight, maxconn: draft.maxconn, backup: draft.backup, disabled: draft.disabled,
+      };
+      p.servers.push(srv);
+    },
+  },
+  {
+    name: 'default-server',
+    sections: ['defaults', 'backend', 'listen'],
+    usage: 'default-server [weight <n>] [maxconn <n>] [backup] [disabled]  defaults for the servers declared after it',
+    parse(ctx) {
+      const draft: ServerDraft = { ...ctx.proxy!.defaultServer };
+      parseLineKeywords<ServerDraft>('server', ctx.args, draft, ctx, 'default-server', true);
+      const { id: _ignored, ...opts } = draft;
+      ctx.proxy!.defaultServer = opts;
+    },
+  },
+]);
+
+function parseServerAddress(text: string, ctx: KeywordContext): { host: string; port: number; family: 4 | 6 } | undefined {
+  const at = text.indexOf('@');
+  let rest = text;
+  let family: 4 | 6 | undefined;
+  if (at > 0 && !text.startsWith('[')) {
+    const prefix = text.slice(0, at);
+    rest = text.slice(at + 1);
+    if (prefix === 'ipv4' || prefix === 'tcp4') family = 4;
+    else if (prefix === 'ipv6' || prefix === 'tcp6') family = 6;
+    else if (prefix !== 'tcp') { ctx.error(`server address family '${prefix}@' is not supported by Switchyard yet`); return undefined; }
+  }
+  if (/:[+-]\d+$/.test(rest)) { ctx.error(`relative server ports ('${text}') are not supported by Switchyard yet`); return undefined; }
+  const hp = parseHostPort(rest, { allowRange: false, requirePort: false, family });
+  if (!hp.ok) { ctx.error(hp.error); return undefined; }
+  if (hp.value.host === '') { ctx.error(`missing address in '${text}'`); return undefined; }
+  // Host names are resolved after parsing (compile.ts); the family is then known.
+  return { host: hp.value.host, port: hp.value.port, family: hp.value.family === 0 ? (family ?? 4) : hp.value.family };
+}
+
+registerLineKeywords<ServerDraft>('server', [
+  {
+    name: 'weight', args: 1, defaultServer: true, usage: 'weight <0-256>  relative share of the load',
+    parse(o, [v]) { const n = parseInteger(v, 'weight', 0, 256); if (!n.ok) return n.error; o.weight = n.value; },
+  },
+  {
+    name: 'maxconn', args: 1, defaultServer: true, usage: 'maxconn <n>  concurrent connections to the server (0 = unlimited)',
+    parse(o, [v]) { const n = parseInteger(v, 'maxconn', 0, 10_000_000); if (!n.ok) return n.error; o.maxconn = n.value; },
+  },
+  { name: 'backup', args: 0, defaultServer: true, usage: 'backup  only used when no active server is usable', parse(o) { o.backup = true; } },
+  { name: 'no-backup', args: 0, defaultServer: true, usage: 'no-backup  cancels backup', parse(o) { o.backup = false; } },
+  { name: 'disabled', args: 0, defaultServer: true, usage: 'disabled  start in maintenance', parse(o) { o.disabled = true; } },
+  { name: 'enabled', args: 0, defaultServer: true, usage: 'enabled  cancels disabled', parse(o) { o.disabled = false; } },
+  {
+    name: 'id', args: 1, usage: 'id <n>  force the server id (sid)',
+    parse(o, [v]) { const n = parseInteger(v, 'id', 1, 0x7fffffff); if (!n.ok) return n.error; o.id = n.value; },
+  },
+]);
+
+registerUnsupportedLine('server', [
+  'check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'check-ssl', 'check-sni', 'agent-check',
+  'agent-port', 'agent-inter', 'agent-addr', 'agent-send', 'observe', 'error-limit', 'on-error', 'on-marked-down',
+  'on-marked-up', 'slowstart', 'minconn', 'maxqueue', 'cookie', 'ssl', 'verify', 'ca-file', 'crt', 'sni', 'alpn',
+  'send-proxy', 'send-proxy-v2', 'proxy-v2-options', 'track', 'redir', 'resolvers', 'init-addr', 'resolve-prefer',
+  'source', 'usesrc', 'pool-max-conn', 'pool-purge-delay', 'pool-low-conn', 'tfo', 'namespace', 'proto', 'check-proto',
+  'check-send-proxy', 'check-via-socks4', 'socks4', 'ws', 'tcp-ut', 'max-reuse', 'no-check', 'non-stick', 'stick',
+  'weight-percent', 'shard', 'log-proto', 'ciphers', 'ciphersuites', 'crl-file', 'no-sslv3', 'no-tlsv10', 'no-tlsv11',
+  'no-tlsv12', 'no-tlsv13', 'ssl-min-ver', 'ssl-max-ver', 'ssl-reuse', 'no-ssl-reuse', 'verifyhost', 'npn', 'curves',
+  'sigalgs', 'client-sigalgs', 'allow-0rtt', 'force-tlsv12', 'force-tlsv13', 'check-alpn', 'resolve-net', 'resolve-opts',
+]);

@@ -1,0 +1,4 @@
+/** The file node:cluster executes in each worker. */
+import { runWorker } from './main';
+
+runWorker();

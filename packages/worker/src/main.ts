@@ -1,0 +1,85 @@
+/**
+ * Worker process entry: receives the CompiledConfig and the listening
+ * handles from the master, runs the engine, answers stats requests, applies
+ * server state changes, and stops when told to.
+ */
+import { Channel, type IpcEndpoint } from '@switchyard/core/ipc/channel';
+import { isHandleMessage, type MasterMessage, type WorkerMessage } from '@switchyard/core/ipc/messages';
+import { Engine } from '@switchyard/core/engine/engine';
+import type { RawHandle } from '@switchyard/core/engine/listener';
+
+
+
+export function runWorker(): void {
+  if (!process.send) throw new Error('the worker must be started by the Switchyard master');
+  let engine: Engine | null = null;
+  let gen = -1;
+  /** Handles that arrived before the config. */
+  const pending: Array<{ key: string; handle: RawHandle }> = [];
+  let ready = false;
+  let stopping = false;
+
+  const channel = new Channel<WorkerMessage, MasterMessage>(process as unknown as IpcEndpoint, onMessage);
+  const report = (level: 'info' | 'warn' | 'error', msg: string): void => channel.send({ t: 'log', level, msg });
+
+  process.on('message', (raw: unknown, handle: unknown) => {
+    if (isHandleMessage(raw)) {
+      const h = handle as RawHandle | undefined;
+      if (!h) return;
+      if (!engine) pending.push({ key: raw.key, handle: h });
+      else attach(raw.key, h);
+      return;
+    }
+    channel.receive(raw);
+  });
+  // The master is gone: nobody will hand us work or collect stats.
+  process.on('disconnect', () => { void stop(true, 0).then(() => process.exit(0)); });
+
+  function onMessage(m: MasterMessage): void {
+    switch (m.t) {
+      case 'config': {
+        if (engine) return; // one config per worker life; reloads fork new workers
+        gen = m.gen;
+        engine = new Engine(m.cfg, {
+          workerIndex: m.workerIndex, workerCount: m.workerCount, masterPid: m.masterPid, states: m.states,
+          requestHandle: key => channel.send({ t: 'need-listener', key }),
+          report,
+        });
+        for (const p of pending.splice(0)) attach(p.key, p.handle);
+        checkReady();
+        return;
+      }
+      case 'srv':
+        engine?.setServerState(m.p, m.s, m.st);
+        return;
+      case 'stats-req':
+        if (engine) channel.send({ t: 'stats-res', id: m.id, stats: engine.stats() });
+        return;
+      case 'stop':
+        void stop(m.graceful, m.hardStopAfter).then(() => { channel.flush(); process.exit(0); });
+        return;
+    }
+  }
+
+  let attachedCount = 0;
+  function attach(key: string, handle: RawHandle): void {
+    engine!.attach(key, handle).then(
+      () => { attachedCount++; checkReady(); },
+      (err: Error) => channel.send({ t: 'listen-error', key, error: err.message }),
+    );
+  }
+
+  function checkReady(): void {
+    if (ready || !engine || stopping) return;
+    if (attachedCount >= engine.listeners.size) {
+      ready = true;
+      channel.send({ t: 'ready', gen });
+    }
+  }
+
+  async function stop(graceful: boolean, hardStopAfter: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    if (engine) await engine.stop(graceful, hardStopAfter);
+  }
+}
