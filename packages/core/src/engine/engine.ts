@@ -3,14 +3,14 @@
  * connection limits, logs and counters. Single-threaded and event-driven; it
  * never reads configuration files, it only gets a CompiledConfig.
  */
-import type * as net from 'node:net';
 import type { CompiledConfig } from '../config/compiled';
 import { formatListenAddress } from '../config/compiled';
 import type { ServerRuntimeState, ServerStateTable } from '../proxy/server-state';
 import type { WorkerStats } from '../stats/counters';
 import { buildRuntime, shareOf, type ProxyRuntime } from './proxy-runtime';
 import { ListenerRuntime, type ListenerHost, type RawHandle } from './listener';
-import { TcpStream } from './tcp-stream';
+import { TcpStream } from './tcp-relay';
+import type { RawStream } from './raw-handle';
 import { LogSinks } from '../log/sinks';
 import { formatTcpLog, type StreamLogRecord } from '../log/tcplog';
 
@@ -75,7 +75,7 @@ export class Engine implements ListenerHost {
       || (this.cfg.global.maxconn > 0 && this.maxconn === 0);
   }
 
-  onConnection(l: ListenerRuntime, socket: net.Socket): void {
+  onConnection(l: ListenerRuntime, handle: RawStream): void {
     const fe = l.proxy;
     this.actconn++;
     this.cumConns++;
@@ -96,17 +96,13 @@ export class Engine implements ListenerHost {
         l.pause();
       }
     }
-    const st = new TcpStream(this, fe, l, socket);
+    // The peer address costs a syscall: only fetched when something logs it.
+    const logs = this.hasLog(fe);
+    const st = new TcpStream(this, fe, l, handle, logs);
     this.streams.add(st);
-    if (!fe.cfg.options.tcplog) this.logConnect(fe, socket);
+    // HAProxy's default (no log option) line, emitted at accept time.
+    if (logs && !fe.cfg.options.tcplog) this.log(fe, LOG_INFO, st.describeConnect());
     st.start();
-  }
-
-  /** HAProxy's default (no log option) line, emitted at accept time. */
-  private logConnect(fe: ProxyRuntime, socket: net.Socket): void {
-    if (!this.hasLog(fe)) return;
-    const msg = `Connect from ${socket.remoteAddress}:${socket.remotePort} to ${socket.localAddress}:${socket.localPort} (${fe.cfg.name}/${fe.cfg.mode.toUpperCase()})`;
-    this.log(fe, LOG_INFO, msg);
   }
 
   private hasLog(p: ProxyRuntime): boolean {

@@ -1,17 +1,18 @@
 /**
  * One listening socket in a worker. The master binds every socket and hands
- * the handle over IPC; the worker listens on it. At maxconn the worker stops
+ * the handle over IPC; the worker listens on it and receives accepted
+ * connections as raw handles (raw-handle.ts). At maxconn the worker stops
  * accepting by closing its own copy of the handle (the socket stays open in
  * the master and in the other workers, so excess connections wait in the
  * kernel's accept backlog) and asks the master for the handle again once it
- * has room: Node has no way to pause an accepting server otherwise.
+ * has room: a libuv listener cannot be paused otherwise.
  */
-import * as net from 'node:net';
 import type { ListenerConfig } from '../config/compiled';
 import type { ProxyRuntime } from './proxy-runtime';
+import { errname, type RawStream } from './raw-handle';
 
 export interface ListenerHost {
-  onConnection(l: ListenerRuntime, socket: net.Socket): void;
+  onConnection(l: ListenerRuntime, handle: RawStream): void;
   requestHandle(key: string): void;
   onListenError(l: ListenerRuntime, err: Error): void;
 }
@@ -19,64 +20,62 @@ export interface ListenerHost {
 /** Raw libuv handle as received over IPC (TCP or Pipe wrap). */
 export type RawHandle = object;
 
-interface ListenableServer extends net.Server {
-  _handle: RawHandle | null;
-  _listen2(address: string | null, port: number, addressType: number, backlog: number): void;
-}
+const kListener = Symbol('switchyard.listener');
 
 export class ListenerRuntime {
-  private server: ListenableServer | null = null;
+  private handle: RawStream | null = null;
   /** Connections accepted here and still open. */
   conns = 0;
   /** This worker's share of the listener maxconn (0 = unlimited). */
   maxconn = 0;
   private waitingForHandle = false;
   private stopped = false;
-  private readonly onConnectionBound = (s: net.Socket): void => this.host.onConnection(this, s);
 
   constructor(readonly cfg: ListenerConfig, readonly proxy: ProxyRuntime, private readonly host: ListenerHost) {}
 
   get listening(): boolean {
-    return this.server !== null;
+    return this.handle !== null;
   }
 
-  /**
-   * Listen on a handle from the master. net.Server.listen(handle) only takes
-   * TCP wraps in a cluster worker (a Pipe is routed to the cluster primary),
-   * so the handle is installed the way Node's own IPC server hand-over does.
-   */
-  attach(handle: RawHandle, backlog: number): Promise<void> {
+  /** Listen on a handle from the master. */
+  attach(raw: RawHandle, backlog: number): Promise<void> {
     this.waitingForHandle = false;
-    if (this.stopped || this.server) {
-      (handle as { close?: () => void }).close?.();
+    const handle = raw as RawStream;
+    if (this.stopped || this.handle) {
+      handle.close();
       return Promise.resolve();
     }
-    const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }) as ListenableServer;
-    srv.on('connection', this.onConnectionBound);
-    this.server = srv;
-    return new Promise<void>((resolve, reject) => {
-      srv.once('listening', () => resolve());
-      srv.on('error', (err: Error) => {
-        if (!srv.listening) { this.server = null; reject(err); return; }
-        // accept() errors (EMFILE...) must never kill the worker.
-        this.host.onListenError(this, err);
-      });
-      srv._handle = handle;
-      srv._listen2(null, -1, -1, backlog);
-    });
+    handle[kListener] = this;
+    handle.onconnection = onConnection;
+    const err = handle.listen!(backlog);
+    if (err) {
+      handle.close();
+      return Promise.reject(new Error(`listen() failed: ${errname(err)}`));
+    }
+    this.handle = handle;
+    return Promise.resolve();
+  }
+
+  accepted(err: number, client: RawStream | undefined): void {
+    if (err || !client) {
+      // accept() errors (EMFILE...) must never kill the worker.
+      this.host.onListenError(this, new Error(`accept() failed: ${errname(err)}`));
+      return;
+    }
+    this.host.onConnection(this, client);
   }
 
   /** Stop accepting (maxconn reached or shutting down). */
   pause(): void {
-    const srv = this.server;
-    if (!srv) return;
-    this.server = null;
-    srv.close();
+    const h = this.handle;
+    if (!h) return;
+    this.handle = null;
+    h.close();
   }
 
   /** Room again: get a fresh handle from the master. */
   resume(): void {
-    if (this.server || this.waitingForHandle || this.stopped) return;
+    if (this.handle || this.waitingForHandle || this.stopped) return;
     this.waitingForHandle = true;
     this.host.requestHandle(this.cfg.key);
   }
@@ -85,4 +84,8 @@ export class ListenerRuntime {
     this.stopped = true;
     this.pause();
   }
+}
+
+function onConnection(this: RawStream, err: number, client: RawStream | undefined): void {
+  (this[kListener] as ListenerRuntime).accepted(err, client);
 }

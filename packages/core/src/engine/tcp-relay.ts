@@ -1,0 +1,408 @@
+/**
+ * A TCP-mode stream on raw libuv handles (see raw-handle.ts for why): one
+ * client connection relayed to one server connection with backpressure in
+ * both directions (a side stops being read while a write toward the other
+ * side is pending), half-close propagation (EOF from one side becomes a
+ * shutdown of the other), HAProxy's timeouts (connect, client, server,
+ * client-fin, server-fin, tunnel), connect retries with a final redispatch,
+ * and termination flags for the log.
+ *
+ * Handlers are module-level functions; a handle or request finds its side
+ * through a symbol, so a connection allocates no closures.
+ */
+import type { ProxyRuntime, ServerRuntime } from './proxy-runtime';
+import type { Engine } from './engine';
+import type { ListenerRuntime } from './listener';
+import {
+  type RawStream, type WriteReq, type ShutdownReq, type ConnectReq,
+  WriteWrap, ShutdownWrap, UV_EOF, readResult, readBytes, lastWriteWasAsync,
+  newTcpSocket, newConnectReq, peerAddress, localAddress,
+} from './raw-handle';
+
+const kSide = Symbol('switchyard.side');
+const kStream = Symbol('switchyard.stream');
+
+/** HAProxy's connect "turn-around" delay after an immediate connection error. */
+const TURNAROUND_MS = 1000;
+
+/** One end of the relay. */
+class Side {
+  handle: RawStream | null = null;
+  /** EOF received from this end. */
+  eof = false;
+  /** Our write side toward this end is shut (shutdown requested / done). */
+  shut = false;
+  shutDone = false;
+  /** Async writes toward this end still in flight. */
+  pending = 0;
+  /** Reading from this end is stopped because the other end is congested. */
+  paused = false;
+  /** Inactivity timeout and the last activity (read from or write to this end). */
+  timeoutMs = 0;
+  last = 0;
+  timer: NodeJS.Timeout | null = null;
+  other!: Side;
+
+  constructor(readonly stream: TcpStream, readonly isClient: boolean) {}
+}
+
+export class TcpStream {
+  readonly acceptTime = Date.now();
+  clientIp = '-';
+  clientPort = 0;
+  be: ProxyRuntime | null;
+  srv: ServerRuntime | null = null;
+  /** Bytes received from the client / sent to the client. */
+  bytesIn = 0;
+  bytesOut = 0;
+  retries = 0;
+  redispatched = false;
+  tw = 0;
+  tc = -1;
+  /** Termination state: who ended it (C, S, c, s, K, -) and when (C, D, -). */
+  term1 = '-';
+  term2 = '-';
+  readonly client: Side;
+  readonly server: Side;
+  private connectStart = 0;
+  private attemptsLeft: number;
+  private attempt = 0;
+  private connected = false;
+  private finished = false;
+  /** start() counted this stream in its backend's beconn. */
+  private beCounted = false;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private turnaround: NodeJS.Timeout | null = null;
+
+  constructor(readonly engine: Engine, readonly fe: ProxyRuntime, readonly listener: ListenerRuntime, handle: RawStream, wantAddress: boolean) {
+    this.be = fe.defaultBackend;
+    this.attemptsLeft = (this.be?.cfg.retries ?? 0) + 1;
+    this.client = new Side(this, true);
+    this.server = new Side(this, false);
+    this.client.other = this.server;
+    this.server.other = this.client;
+    this.client.handle = handle;
+    handle[kSide] = this.client;
+    handle.onread = onRead;
+    if (wantAddress) {
+      const a = peerAddress(handle);
+      this.clientIp = a.address;
+      this.clientPort = a.port;
+    }
+  }
+
+  /** `Connect from <ci>:<cp> to <fi>:<fp>` of HAProxy's default log. */
+  describeConnect(): string {
+    const l = localAddress(this.client.handle!);
+    return `Connect from ${this.clientIp}:${this.clientPort} to ${l.address}:${l.port} (${this.fe.cfg.name}/${this.fe.cfg.mode.toUpperCase()})`;
+  }
+
+  start(): void {
+    const be = this.be;
+    if (!be) return this.abort('S', 'C');
+    be.beconn++;
+    this.beCounted = true;
+    const c = be.be!;
+    c.stot++; c.connTot++; c.lastSess = this.acceptTime;
+    if (be.beconn > c.smax) c.smax = be.beconn;
+    c.scur = be.beconn;
+    this.tw = Date.now() - this.acceptTime;
+    const srv = be.pickServer();
+    if (!srv) return this.abort('S', 'C');
+    this.assign(srv);
+    this.connectServer();
+  }
+
+  private assign(srv: ServerRuntime): void {
+    if (this.srv) this.release();
+    this.srv = srv;
+    srv.cur++;
+    const c = srv.counters;
+    c.stot++; c.lbtot++; c.lastSess = Date.now();
+    if (srv.cur > c.smax) c.smax = srv.cur;
+    c.scur = srv.cur;
+    this.be!.be!.lbtot++;
+  }
+
+  private release(): void {
+    const srv = this.srv;
+    if (!srv) return;
+    srv.cur--;
+    srv.counters.scur = srv.cur;
+  }
+
+  private connectServer(): void {
+    const srv = this.srv!;
+    const cfg = srv.cfg;
+    this.attemptsLeft--;
+    this.attempt++;
+    this.connectStart = Date.now();
+    srv.counters.connect++;
+    const h = newTcpSocket();
+    h.setNoDelay?.(true);
+    h[kSide] = this.server;
+    this.server.handle = h;
+    const req = newConnectReq();
+    req.oncomplete = onConnect;
+    req[kStream] = this;
+    req[kSide] = this.attempt;
+    const port = cfg.port || localAddress(this.client.handle!).port;
+    const err = cfg.family === 6 ? h.connect6!(req, cfg.ip, port) : h.connect!(req, cfg.ip, port);
+    if (err) {
+      process.nextTick(connectFailedNT, this, this.attempt);
+      return;
+    }
+    const t = this.be!.cfg.timeouts.connect;
+    if (t > 0) this.connectTimer = setTimeout(onConnectTimeout, t, this, this.attempt);
+  }
+
+  /** The connect request completed (status 0) or failed. */
+  connectDone(attempt: number, status: number): void {
+    if (attempt !== this.attempt || this.finished) return;
+    if (status < 0) return this.connectFailed(attempt, false);
+    if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
+    this.connected = true;
+    const now = Date.now();
+    this.tc = now - this.connectStart;
+    const fe = this.fe.cfg.timeouts, be = this.be!.cfg.timeouts;
+    // Once both sides are up, `timeout tunnel` supersedes client and server timeouts.
+    const tunnel = be.tunnel;
+    const srvH = this.server.handle!;
+    srvH.onread = onRead;
+    this.client.last = this.server.last = now;
+    this.setTimeout(this.server, tunnel || be.server);
+    this.setTimeout(this.client, tunnel || fe.client);
+    srvH.readStart();
+    this.client.handle!.readStart();
+  }
+
+  connectFailed(attempt: number, timedOut: boolean): void {
+    if (attempt !== this.attempt || this.finished) return;
+    if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
+    const srv = this.srv!;
+    const h = this.server.handle;
+    if (h) { h.onread = ignoreRead; h.close(); this.server.handle = null; }
+    srv.counters.econ++;
+    this.be!.be!.econ++;
+    if (this.attemptsLeft <= 0) return this.abort(timedOut ? 's' : 'S', 'C');
+    this.retries++;
+    srv.counters.wretr++;
+    this.be!.be!.wretr++;
+    // The last attempt goes to another server when there is one.
+    if (this.attemptsLeft === 1) {
+      const other = this.be!.pickServer(srv);
+      if (other && other !== srv) {
+        this.redispatched = true;
+        srv.counters.wredis++;
+        this.be!.be!.wredis++;
+        this.assign(other);
+      }
+    }
+    if (timedOut) return this.connectServer();
+    const delay = Math.min(TURNAROUND_MS, this.be!.cfg.timeouts.connect || TURNAROUND_MS);
+    this.turnaround = setTimeout(onTurnaround, delay, this);
+  }
+
+  retryNow(): void {
+    this.turnaround = null;
+    if (!this.finished) this.connectServer();
+  }
+
+  /* ---------------- data ---------------- */
+
+  /** Bytes read from `from`: forward them to the other side. */
+  data(from: Side, buf: Buffer): void {
+    const n = buf.length;
+    const to = from.other;
+    const now = Date.now();
+    from.last = now;
+    if (from.isClient) {
+      this.bytesIn += n;
+      this.fe.fe!.bin += n;
+      this.be!.be!.bin += n;
+      this.srv!.counters.bin += n;
+    } else {
+      this.bytesOut += n;
+      this.fe.fe!.bout += n;
+      this.be!.be!.bout += n;
+      this.srv!.counters.bout += n;
+    }
+    const h = to.handle;
+    if (!h || to.shut) return;
+    const req = new WriteWrap() as WriteReq;
+    req.handle = h;
+    req.oncomplete = onWriteDone;
+    req.async = false;
+    req[kSide] = to;
+    const err = h.writeBuffer(req, buf);
+    if (err) return this.writeError(to);
+    to.last = now;
+    if (lastWriteWasAsync()) {
+      // Keep the bytes alive until written; stop reading until then.
+      req.buffer = buf;
+      to.pending++;
+      if (!from.paused) { from.paused = true; from.handle?.readStop(); }
+    }
+  }
+
+  writeDone(to: Side, status: number): void {
+    if (this.finished) return;
+    to.pending--;
+    if (status < 0) return this.writeError(to);
+    to.last = Date.now();
+    const from = to.other;
+    if (to.pending === 0 && from.paused && !from.eof && from.handle) {
+      from.paused = false;
+      from.handle.readStart();
+    }
+  }
+
+  private writeError(to: Side): void {
+    // The peer we were writing to went away.
+    if (to.isClient) this.clientAbort(); else this.serverAbort();
+    this.close();
+  }
+
+  /** EOF from `from`: shut the other side's write direction (after pending writes). */
+  eof(from: Side): void {
+    from.eof = true;
+    from.handle?.readStop();
+    this.applyFinTimeouts();
+    const to = from.other;
+    if (!to.shut && to.handle) {
+      to.shut = true;
+      const req = new ShutdownWrap() as ShutdownReq;
+      req.handle = to.handle;
+      req.oncomplete = onShutdown;
+      req[kSide] = to;
+      if (to.handle.shutdown(req) !== 0) to.shutDone = true;
+    }
+    this.maybeDone();
+  }
+
+  shutdownDone(to: Side): void {
+    to.shutDone = true;
+    this.applyFinTimeouts();
+    this.maybeDone();
+  }
+
+  private maybeDone(): void {
+    const c = this.client, s = this.server;
+    if (c.eof && s.eof && c.shutDone && s.shutDone) this.close();
+  }
+
+  readError(from: Side): void {
+    if (from.isClient) this.clientAbort(); else this.serverAbort();
+    this.close();
+  }
+
+  private clientAbort(): void {
+    this.setTerm('C', this.connected ? 'D' : 'C');
+    if (this.connected && this.term1 === 'C') { this.be!.be!.cliAbrt++; this.srv!.counters.cliAbrt++; }
+  }
+
+  private serverAbort(): void {
+    this.setTerm('S', 'D');
+    if (this.term1 === 'S') { this.be!.be!.srvAbrt++; this.srv!.counters.srvAbrt++; }
+  }
+
+  /* ---------------- timeouts ---------------- */
+
+  private setTimeout(side: Side, ms: number): void {
+    if (side.timeoutMs === ms) return;
+    side.timeoutMs = ms;
+    if (side.timer) { clearTimeout(side.timer); side.timer = null; }
+    if (ms > 0 && !this.finished) side.timer = setTimeout(onSideTimer, Math.max(1, ms - (Date.now() - side.last)), side);
+  }
+
+  /** client-fin / server-fin apply once one direction of that side is shut. */
+  private applyFinTimeouts(): void {
+    const cfin = this.fe.cfg.timeouts.clientFin;
+    if (cfin > 0 && (this.client.eof || this.client.shut)) this.setTimeout(this.client, cfin);
+    const sfin = this.be?.cfg.timeouts.serverFin ?? 0;
+    if (sfin > 0 && this.connected && (this.server.eof || this.server.shut)) this.setTimeout(this.server, sfin);
+  }
+
+  sideTimer(side: Side): void {
+    side.timer = null;
+    if (this.finished || side.timeoutMs <= 0) return;
+    const idle = Date.now() - side.last;
+    if (idle < side.timeoutMs) {
+      side.timer = setTimeout(onSideTimer, side.timeoutMs - idle, side);
+      return;
+    }
+    this.setTerm(side.isClient ? 'c' : 's', this.connected ? 'D' : 'C');
+    this.close();
+  }
+
+  /* ---------------- end ---------------- */
+
+  private setTerm(a: string, b: string): void {
+    if (this.term1 === '-') { this.term1 = a; this.term2 = b; }
+  }
+
+  /** End without a server connection (no backend, no server, connect failed). */
+  private abort(t1: string, t2: string): void {
+    this.setTerm(t1, t2);
+    this.close();
+  }
+
+  /** Hard stop (hard-stop-after, fast stop). */
+  kill(): void {
+    this.setTerm('K', this.connected ? 'D' : 'C');
+    this.close();
+  }
+
+  private close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const side of [this.client, this.server]) {
+      if (side.timer) { clearTimeout(side.timer); side.timer = null; }
+      const h = side.handle;
+      if (h) { h.onread = ignoreRead; h.close(); side.handle = null; }
+    }
+    if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
+    if (this.turnaround) { clearTimeout(this.turnaround); this.turnaround = null; }
+    // The engine logs first: HAProxy's beconn/srv_conn include the stream itself.
+    this.engine.streamEnded(this);
+    if (this.beCounted) {
+      this.be!.beconn--;
+      this.be!.be!.scur = this.be!.beconn;
+    }
+    this.release();
+  }
+}
+
+/** onread must stay a function (a native accessor asserts it). */
+function ignoreRead(): void { /* closing */ }
+
+function sideOf(h: RawStream): Side | undefined { return h[kSide] as Side | undefined; }
+
+function onRead(this: RawStream, ab: ArrayBuffer | undefined): void {
+  const side = sideOf(this);
+  if (!side) return;
+  const n = readResult();
+  if (n > 0) return side.stream.data(side, readBytes(ab!, n));
+  if (n === UV_EOF) return side.stream.eof(side);
+  if (n < 0) side.stream.readError(side);
+}
+
+function onWriteDone(this: WriteReq, status: number): void {
+  const to = this[kSide] as Side;
+  this.buffer = null;
+  to.stream.writeDone(to, status);
+}
+
+function onShutdown(this: ShutdownReq, _status: number): void {
+  const to = this[kSide] as Side;
+  to.stream.shutdownDone(to);
+}
+
+function onConnect(this: ConnectReq, status: number): void {
+  (this[kStream] as TcpStream).connectDone(this[kSide] as number, status);
+}
+
+function connectFailedNT(st: TcpStream, attempt: number): void { st.connectFailed(attempt, false); }
+function onConnectTimeout(st: TcpStream, attempt: number): void { st.connectFailed(attempt, true); }
+function onTurnaround(st: TcpStream): void { st.retryNow(); }
+function onSideTimer(side: Side): void { side.stream.sideTimer(side); }
