@@ -82,6 +82,9 @@ export class TcpStream {
     this.client.other = this.server;
     this.server.other = this.client;
     this.client.handle = handle;
+    // Without TCP_NODELAY the tail of a response waits for the client's
+    // delayed ACK (40 ms stalls on large transfers).
+    handle.setNoDelay?.(true);
     handle[kSide] = this.client;
     handle.onread = onRead;
     if (wantAddress) {
