@@ -1,0 +1,330 @@
+/**
+ * Allocation-light HTTP/1 header list.
+ *
+ * A parsed head keeps every field as four offsets into the head buffer
+ * (name start/end, value start/end); names and values are decoded to
+ * strings (latin1) only when somebody asks, and the decoded string is
+ * cached. Fields added or rewritten later (http-request set-header …) are
+ * held as strings. Serialisation copies the original bytes of untouched
+ * fields, so a head that no rule touched is never decoded at all.
+ *
+ * The list references the head buffer: the owner must not overwrite those
+ * bytes while the list is alive (Node's per-read buffers are never reused).
+ *
+ * Invariants enforced here for values set by rules: no CR, LF or NUL (header
+ * injection / request smuggling, RFC 9110 §5.5); names must be RFC 9110
+ * tokens. Violations throw {@link HeaderError} — rules are expected to check
+ * with {@link isValidHeaderValue} first when a sample may be hostile.
+ */
+
+/** RFC 9110 §5.6.2 tchar: 1 for "!#$%&'*+-.^_`|~", digits and letters. */
+export const TOKEN = new Uint8Array(256);
+{
+  const extra = "!#$%&'*+-.^_`|~";
+  for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1;
+  for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1;
+  for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1;
+  for (let i = 0; i < extra.length; i++) TOKEN[extra.charCodeAt(i)] = 1;
+}
+
+/**
+ * Bytes allowed inside a received field value (RFC 9110 §5.5: field-vchar,
+ * SP, HTAB; obs-text 0x80-0xff kept as latin1). CTLs, DEL and NUL are 0.
+ */
+export const FIELD_VALUE = new Uint8Array(256);
+{
+  FIELD_VALUE[0x09] = 1;
+  for (let c = 0x20; c <= 0x7e; c++) FIELD_VALUE[c] = 1;
+  for (let c = 0x80; c <= 0xff; c++) FIELD_VALUE[c] = 1;
+}
+
+interface Latin1Buffer {
+  latin1Slice(start: number, end: number): string;
+}
+
+/** buf[s, e) as a latin1 string (Buffer#latin1Slice: no encoding lookup). */
+export function latin1(buf: Buffer, s: number, e: number): string {
+  return (buf as unknown as Latin1Buffer).latin1Slice(s, e);
+}
+
+export class HeaderError extends Error {
+  readonly code = 'ERR_HTTP_INVALID_HEADER';
+}
+
+/** A value a rule may set: anything but CR, LF and NUL (kept latin1). */
+export function isValidHeaderValue(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x0d || c === 0x0a || c === 0 || c > 0xff) return false;
+  }
+  return true;
+}
+
+export function isValidHeaderName(n: string): boolean {
+  if (n.length === 0) return false;
+  for (let i = 0; i < n.length; i++) {
+    const c = n.charCodeAt(i);
+    if (c > 0xff || TOKEN[c] === 0) return false;
+  }
+  return true;
+}
+
+function checkName(name: string): void {
+  if (!isValidHeaderName(name)) throw new HeaderError(`invalid header name ${JSON.stringify(name)}`);
+}
+
+function checkValue(value: string): void {
+  if (!isValidHeaderValue(value)) throw new HeaderError('header value contains CR, LF, NUL or non-latin1 characters');
+}
+
+/** ASCII lower-case of a string, only allocating when something changes. */
+function lower(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return s.toLowerCase();
+  }
+  return s;
+}
+
+export class HeaderList {
+  /** Buffer the offsets point into (null for a list built from strings). */
+  src: Buffer | null;
+  /** 4 per field: name start, name end, value start, value end; -1 = string-held. */
+  private offs: number[];
+  /** Decoded / rule-set names and values, created on first use. */
+  private names: (string | undefined)[] | null = null;
+  private values: (string | undefined)[] | null = null;
+  private n = 0;
+
+  constructor(src: Buffer | null = null) {
+    this.src = src;
+    this.offs = [];
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** Parser entry: a field whose name and value are byte ranges of src. */
+  pushRange(ns: number, ne: number, vs: number, ve: number): void {
+    this.offs.push(ns, ne, vs, ve);
+    if (this.names !== null) {
+      this.names.push(undefined);
+      this.values!.push(undefined);
+    }
+    this.n++;
+  }
+
+  private strs(): void {
+    if (this.names === null) {
+      this.names = new Array(this.n).fill(undefined);
+      this.values = new Array(this.n).fill(undefined);
+    }
+  }
+
+  /** Offsets of field i's value in src, -1 when the value is string-held. */
+  valueStart(i: number): number {
+    return this.offs[i * 4 + 2];
+  }
+  valueEnd(i: number): number {
+    return this.offs[i * 4 + 3];
+  }
+
+  name(i: number): string {
+    const names = this.names;
+    if (names !== null) {
+      const s = names[i];
+      if (s !== undefined) return s;
+    } else this.strs();
+    const o = i * 4;
+    const s = latin1(this.src!, this.offs[o], this.offs[o + 1]);
+    this.names![i] = s;
+    return s;
+  }
+
+  value(i: number): string {
+    const values = this.values;
+    if (values !== null) {
+      const s = values[i];
+      if (s !== undefined) return s;
+    } else this.strs();
+    const o = i * 4;
+    const s = latin1(this.src!, this.offs[o + 2], this.offs[o + 3]);
+    this.values![i] = s;
+    return s;
+  }
+
+  /** Is field i named `lname` (lower-case)? Compares bytes, decodes nothing. */
+  nameIs(i: number, lname: string): boolean {
+    const o = i * 4;
+    const ns = this.offs[o];
+    if (ns < 0 || (this.names !== null && this.names[i] !== undefined)) {
+      const s = this.name(i);
+      if (s.length !== lname.length) return false;
+      for (let k = 0; k < s.length; k++) {
+        let c = s.charCodeAt(k);
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+        if (c !== lname.charCodeAt(k)) return false;
+      }
+      return true;
+    }
+    const ne = this.offs[o + 1];
+    if (ne - ns !== lname.length) return false;
+    const b = this.src!;
+    for (let k = 0; k < lname.length; k++) {
+      let c = b[ns + k];
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      if (c !== lname.charCodeAt(k)) return false;
+    }
+    return true;
+  }
+
+  /** Index of the first field named `name` (any case) at or after `from`, or -1. */
+  indexOf(name: string, from = 0): number {
+    const l = lower(name);
+    for (let i = from; i < this.n; i++) if (this.nameIs(i, l)) return i;
+    return -1;
+  }
+
+  has(name: string): boolean {
+    return this.indexOf(name) >= 0;
+  }
+
+  /** First value of `name`, or undefined. */
+  get(name: string): string | undefined {
+    const i = this.indexOf(name);
+    return i < 0 ? undefined : this.value(i);
+  }
+
+  getAll(name: string): string[] {
+    const out: string[] = [];
+    const l = lower(name);
+    for (let i = 0; i < this.n; i++) if (this.nameIs(i, l)) out.push(this.value(i));
+    return out;
+  }
+
+  /** Append a field (http-request add-header). */
+  add(name: string, value: string): void {
+    checkName(name);
+    checkValue(value);
+    this.strs();
+    this.offs.push(-1, -1, -1, -1);
+    this.names!.push(name);
+    this.values!.push(value);
+    this.n++;
+  }
+
+  /** Remove every `name` field, then append one (HAProxy set-header semantics). */
+  set(name: string, value: string): void {
+    checkName(name);
+    checkValue(value);
+    this.delete(name);
+    this.add(name, value);
+  }
+
+  /** Replace the value of field i, keeping its name and position. */
+  setValueAt(i: number, value: string): void {
+    checkValue(value);
+    this.setValueUnchecked(i, value);
+  }
+
+  /** Parser-internal: value known to be clean (e.g. a normalised number). */
+  setValueUnchecked(i: number, value: string): void {
+    if (i < 0 || i >= this.n) throw new RangeError('header index out of range');
+    this.strs();
+    this.name(i); // the name must survive without the value offsets
+    const o = i * 4;
+    this.offs[o + 2] = -1;
+    this.offs[o + 3] = -1;
+    this.values![i] = value;
+  }
+
+  /** Remove field i. */
+  removeAt(i: number): void {
+    if (i < 0 || i >= this.n) throw new RangeError('header index out of range');
+    this.offs.splice(i * 4, 4);
+    if (this.names !== null) {
+      this.names.splice(i, 1);
+      this.values!.splice(i, 1);
+    }
+    this.n--;
+  }
+
+  /** Remove every field named `name`; returns how many went. */
+  delete(name: string): number {
+    const l = lower(name);
+    let removed = 0;
+    for (let i = this.n - 1; i >= 0; i--) {
+      if (this.nameIs(i, l)) {
+        this.removeAt(i);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Apply `fn` to every value of `name` (http-request replace-header); returns changes. */
+  replace(name: string, fn: (value: string) => string): number {
+    const l = lower(name);
+    let changed = 0;
+    for (let i = 0; i < this.n; i++) {
+      if (!this.nameIs(i, l)) continue;
+      const v = this.value(i);
+      const nv = fn(v);
+      if (nv !== v) {
+        this.setValueAt(i, nv);
+        changed++;
+      }
+    }
+    return changed;
+  }
+
+  /** Bytes `writeTo` will produce: "name: value\r\n" per field. */
+  byteLength(): number {
+    let len = 0;
+    const offs = this.offs;
+    for (let i = 0; i < this.n; i++) {
+      const o = i * 4;
+      len += 4;
+      len += offs[o] >= 0 ? offs[o + 1] - offs[o] : this.names![i]!.length;
+      len += offs[o + 2] >= 0 ? offs[o + 3] - offs[o + 2] : this.values![i]!.length;
+    }
+    return len;
+  }
+
+  /**
+   * Serialise every field as "name: value\r\n" into out at off; returns the
+   * new offset. Untouched fields are copied from the source bytes.
+   */
+  writeTo(out: Buffer, off: number): number {
+    const offs = this.offs;
+    const src = this.src;
+    for (let i = 0; i < this.n; i++) {
+      const o = i * 4;
+      const ns = offs[o];
+      if (ns >= 0) off = copyBytes(src!, ns, offs[o + 1], out, off);
+      else off += out.write(this.names![i]!, off, 'latin1');
+      out[off++] = 0x3a;
+      out[off++] = 0x20;
+      const vs = offs[o + 2];
+      if (vs >= 0) off = copyBytes(src!, vs, offs[o + 3], out, off);
+      else off += out.write(this.values![i]!, off, 'latin1');
+      out[off++] = 0x0d;
+      out[off++] = 0x0a;
+    }
+    return off;
+  }
+
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafe(this.byteLength());
+    this.writeTo(out, 0);
+    return out;
+  }
+}
+
+/** Short copies are cheaper in JS than through the native Buffer#copy. */
+function copyBytes(src: Buffer, s: number, e: number, out: Buffer, off: number): number {
+  if (e - s > 48) return off + src.copy(out, off, s, e);
+  while (s < e) out[off++] = src[s++];
+  return off;
+}
