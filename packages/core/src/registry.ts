@@ -118,7 +118,14 @@ export function suggestKeyword(word: string, section: SectionKind): string | und
   let best: string | undefined;
   let bestScore = Infinity;
   const candidates: string[] = [];
-  for (const def of keywords.values()) if (def.sections.includes(section)) candidates.push(def.name);
+  for (const def of keywords.values()) {
+    if (!def.sections.includes(section)) continue;
+    candidates.push(def.name);
+    // 'timout' should find 'timeout' though only 'timeout client' etc. are
+    // registered (haproxy 2.6: "did you mean 'timeout' maybe ?").
+    const sp = def.name.indexOf(' ');
+    if (sp > 0) candidates.push(def.name.slice(0, sp));
+  }
   for (const name of sections.keys()) candidates.push(name);
   for (const name of candidates) {
     const d = editDistance(word, name);
@@ -127,8 +134,14 @@ export function suggestKeyword(word: string, section: SectionKind): string | und
   return best !== undefined && bestScore <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
+/**
+ * Edit distance where swapping two adjacent letters counts as one edit
+ * (optimal string alignment): 'bnid' must suggest 'bind' (1), not 'id' (2),
+ * as haproxy 2.6 does.
+ */
 function editDistance(a: string, b: string): number {
   const m = a.length, n = b.length;
+  let prev2 = new Array<number>(n + 1).fill(0);
   let prev = new Array<number>(n + 1);
   let cur = new Array<number>(n + 1);
   for (let j = 0; j <= n; j++) prev[j] = j;
@@ -137,8 +150,11 @@ function editDistance(a: string, b: string): number {
     for (let j = 1; j <= n; j++) {
       const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
       cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) {
+        cur[j] = Math.min(cur[j], prev2[j - 2] + 1);
+      }
     }
-    [prev, cur] = [cur, prev];
+    [prev2, prev, cur] = [prev, cur, prev2];
   }
   return prev[n];
 }

@@ -11,7 +11,7 @@
  * while no worker accepts (a reload, a respawn) wait in the backlog.
  */
 import * as net from 'node:net';
-import { chmodSync, chownSync, renameSync, unlinkSync, lstatSync } from 'node:fs';
+import { chmodSync, chownSync, renameSync, unlinkSync, lstatSync, fstatSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import type { ListenAddress, ListenerConfig } from '@switchyard/core/config/compiled';
 import { formatListenAddress } from '@switchyard/core/config/compiled';
@@ -20,6 +20,8 @@ import { formatListenAddress } from '@switchyard/core/config/compiled';
 export interface RawServerHandle {
   close(cb?: () => void): void;
   fd?: number;
+  /** TCP wraps: 0, or a negative errno (including libuv's deferred bind error). */
+  getsockname?(out: object): number;
 }
 
 type CreateServerHandle = (address: string | null, port: number | null, addressType: number | null, fd?: number, flags?: number) => RawServerHandle | number;
@@ -64,9 +66,19 @@ export function bindAddress(address: ListenAddress, opts: { v6only?: boolean }, 
     case 'tcp': {
       const h = createServerHandle(address.host, address.port, address.family, undefined, address.family === 6 && opts.v6only ? UV_TCP_IPV6ONLY : 0);
       if (typeof h === 'number') return fail(h);
+      // libuv defers a bind()'s EADDRINUSE to listen() (uv_tcp_bind keeps it
+      // as delayed_error), and the master never listens: the workers would get
+      // an unbound fd, and their listen() would bind a random port on every
+      // address. getsockname() reports the deferred error, so ask now.
+      const err = h.getsockname?.({}) ?? 0;
+      if (err) { h.close(); return fail(err); }
       return { key: '', address, handle: h };
     }
     case 'fd': {
+      // Node cannot tell the kind of a closed descriptor (it says EINVAL): ask the kernel first.
+      let st;
+      try { st = fstatSync(address.fd); } catch { return fail('EBADF'); }
+      if (!st.isSocket()) return fail('ENOTSOCK');
       let h: RawServerHandle | number;
       try { h = createServerHandle(null, null, null, address.fd); } catch { return fail('EBADF'); }
       if (typeof h === 'number') return fail(h);

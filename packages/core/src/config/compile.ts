@@ -27,12 +27,12 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
       if (p.defaultBackend !== null) {
         const be = byName(p.defaultBackend, true);
         if (!be) diag.error(p.file, p.line, 'default_backend', `proxy '${p.name}': unable to find required default_backend '${p.defaultBackend}'`);
-        else checkModes(p, be, state, p.file, p.line);
+        else checkModes(p, be, state, p.file, p.line, 'default_backend');
       }
       for (const u of p.useBackends) {
         const be = byName(u.backend, true);
         if (!be) diag.error(u.file, u.line, 'use_backend', `proxy '${p.name}': unable to find required use_backend '${u.backend}'`);
-        else checkModes(p, be, state, u.file, u.line);
+        else checkModes(p, be, state, u.file, u.line, 'use_backend');
       }
       if (p.binds.length === 0 && !p.disabled) diag.warn(p.file, p.line, p.cap.be ? 'listen' : 'frontend', `proxy '${p.name}' has no 'bind' directive. Please declare it as a backend if this was intended.`);
       if (!p.cap.be && p.defaultBackend === null && p.useBackends.length === 0) diag.warn(p.file, p.line, 'frontend', `proxy '${p.name}' has no backend: no default_backend nor use_backend; its connections will be closed`);
@@ -49,10 +49,10 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
   return { files, global: g, proxies, listeners };
 }
 
-function checkModes(fe: ProxyConfig, be: ProxyConfig, state: ParseState, file: string, line: number): void {
+function checkModes(fe: ProxyConfig, be: ProxyConfig, state: ParseState, file: string, line: number, keyword: 'default_backend' | 'use_backend'): void {
   // HAProxy: an HTTP frontend cannot use a TCP backend (the reverse is an upgrade and is allowed).
   if (fe.mode === 'http' && be.mode === 'tcp') {
-    state.diag.error(file, line, 'use_backend', `frontend '${fe.name}' is in 'mode http' but backend '${be.name}' is in 'mode tcp'`);
+    state.diag.error(file, line, keyword, `frontend '${fe.name}' is in 'mode http' but backend '${be.name}' is in 'mode tcp'`);
   }
 }
 
@@ -90,13 +90,18 @@ function assignIds(proxies: ProxyConfig[], state: ParseState): void {
   }
 }
 
-/** Host names are resolved once at load, as HAProxy's `init-addr libc` does. */
+/**
+ * Host names are resolved once at load, as HAProxy's `init-addr libc` does:
+ * with gethostbyname(), so IPv4 unless `ipv6@` asked for IPv6 (then a name
+ * without an IPv6 address is an error, as in haproxy 2.6). Asking for any
+ * family would give ::1 for `localhost` on dual-stack hosts.
+ */
 async function resolveServers(proxies: ProxyConfig[], state: ParseState): Promise<void> {
   const jobs: Promise<void>[] = [];
   for (const p of proxies) {
     for (const s of p.servers) {
       if (isIP(s.host)) { s.ip = s.host; continue; }
-      jobs.push(lookup(s.host, { family: 0 }).then(
+      jobs.push(lookup(s.host, { family: s.family }).then(
         r => { s.ip = r.address; s.family = r.family === 6 ? 6 : 4; },
         (e: NodeJS.ErrnoException) => state.diag.error(s.file, s.line, 'server', `could not resolve address '${s.host}' of server '${p.name}/${s.name}': ${e.code ?? e.message}`),
       ));
