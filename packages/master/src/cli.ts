@@ -6,6 +6,8 @@ export interface CliOptions {
   check: boolean;
   checkCondition: string | null;
   debug: boolean;
+  /** -dD: show `.diag` messages and diagnostic warnings. */
+  diag: boolean;
   quiet: boolean;
   pidfile: string | null;
   localPeer: string | null;
@@ -20,6 +22,7 @@ export const USAGE = `Usage : switchyard [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -q ]
         -c check mode : only check config files and exit
         -cc check condition : evaluate a condition and exit (0 if true)
         -d enters debug mode (foreground, debug logging)
+        -dD diagnostic mode : also print .diag messages
         -D goes daemon : accepted; Switchyard always stays in the foreground
         -W / -Ws master-worker mode : accepted; it is the only mode
         -p writes the master's pid into <pidfile>
@@ -30,7 +33,7 @@ export const USAGE = `Usage : switchyard [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -q ]
 export type ParseResult = { ok: true; opts: CliOptions } | { ok: false; error: string };
 
 export function parseArgs(argv: string[]): ParseResult {
-  const opts: CliOptions = { files: [], check: false, checkCondition: null, debug: false, quiet: false, pidfile: null, localPeer: null, version: 0, help: false };
+  const opts: CliOptions = { files: [], check: false, checkCondition: null, debug: false, diag: false, quiet: false, pidfile: null, localPeer: null, version: 0, help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string | undefined => {
@@ -54,6 +57,7 @@ export function parseArgs(argv: string[]): ParseResult {
         break;
       }
       case '-d': opts.debug = true; break;
+      case '-dD': opts.diag = true; break;
       case '-D': case '-W': case '-Ws': break;
       case '-q': opts.quiet = true; break;
       case '-p': {

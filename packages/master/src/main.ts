@@ -33,9 +33,11 @@ function printVersion(level: 1 | 2): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-function printDiagnostics(diag: Diagnostics, quiet: boolean): void {
+function printDiagnostics(diag: Diagnostics, quiet: boolean, diagMode: boolean): void {
   for (const d of diag.items) {
     if (quiet && d.severity !== 'alert') continue;
+    // `.diag` messages only show in diagnostic mode (-dD), as in HAProxy.
+    if (d.severity === 'diag' && !diagMode) continue;
     process.stderr.write(formatDiagnostic(d) + '\n');
   }
 }
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const { config, diag } = await loadConfig(opts.files);
-  printDiagnostics(diag, opts.quiet);
+  printDiagnostics(diag, opts.quiet, opts.diag);
   if (!config) {
     process.stderr.write(`[ALERT] Fatal errors found in configuration.\n`);
     process.exit(1);
@@ -190,9 +192,15 @@ async function run(initial: CompiledConfig, opts: CliOptions): Promise<void> {
     stopping = true;
     notifyStopping();
     log.info(`${why}: stopping${graceful ? ' after in-flight connections finish' : ''}`);
-    await supervisor.stopAll(graceful);
-    await api.close();
+    const stopped = supervisor.stopAll(graceful);
+    // The workers have been told to stop accepting. Our copies of the
+    // listening sockets would keep them in LISTEN state until the last
+    // in-flight connection ends, so new clients would complete the handshake
+    // into a backlog nobody accepts from, then be reset. Close them now, as
+    // HAProxy's soft-stop unbinds: new connections are refused at once.
     sockets.closeAll();
+    await stopped;
+    await api.close();
     removePidfile();
     await trafficLog.close();
     log.info('all workers exited; master exiting');

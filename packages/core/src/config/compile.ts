@@ -40,6 +40,7 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
       p.defaultBackend = null;
     }
     if (!p.cap.be) { p.servers = []; }
+    warnMissingTimeouts(p, state);
   }
 
   await resolveServers(proxies, state);
@@ -47,6 +48,18 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
 
   if (diag.hasErrors) return undefined;
   return { files, global: g, proxies, listeners };
+}
+
+/** HAProxy's warning for a proxy that would wait forever on an idle peer. */
+function warnMissingTimeouts(p: ProxyConfig, state: ParseState): void {
+  if (p.disabled) return;
+  const missing: string[] = [];
+  if (p.cap.fe && !p.timeouts.client) missing.push("'client'");
+  if (p.cap.be && !p.timeouts.connect) missing.push("'connect'");
+  if (p.cap.be && !p.timeouts.server) missing.push("'server'");
+  if (missing.length === 0) return;
+  const kind = p.cap.fe && p.cap.be ? 'listen' : p.cap.fe ? 'frontend' : 'backend';
+  state.diag.warn(p.file, p.line, kind, `missing timeouts for ${kind} '${p.name}'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: ${missing.join(', ')}.`);
 }
 
 function checkModes(fe: ProxyConfig, be: ProxyConfig, state: ParseState, file: string, line: number, keyword: 'default_backend' | 'use_backend'): void {
