@@ -203,7 +203,7 @@ const SET_MAINT = { set: ADMF_FMAINT, clear: ADMF_FDRAIN };
  * initial weight. The two "garbage" messages have no trailing newline in
  * HAProxy 2.6, so their reply has no empty line after it either.
  */
-function parseWeightChange(e: CliEnv, f: FoundServer, text: string | undefined): string {
+async function parseWeightChange(e: CliEnv, f: FoundServer, text: string | undefined): Promise<string> {
   if (!text) return 'Require <weight> or <weight%>.\n';
   const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(text);
   if (!m) return 'Empty weight string empty or preceded by garbage';
@@ -223,7 +223,7 @@ function parseWeightChange(e: CliEnv, f: FoundServer, text: string | undefined):
   if (w && w !== iweight && f.px.balance === 'static-rr') {
     return "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n";
   }
-  e.host.setServerWeight(f.p, f.s, w);
+  await e.host.setServerWeight(f.p, f.s, w);
   return '';
 }
 
@@ -387,22 +387,22 @@ const commands: CliCommandDef[] = [
   {
     words: ['disable', 'server'], level: 'admin',
     help: "disable server (DEPRECATED)             : disable a server for maintenance (use 'set server' instead)",
-    run: (ctx) => {
+    run: async (ctx) => {
       const e = env(ctx);
       const f = findServer(e.host.config(), ctx.args[0], true);
       if (typeof f === 'string') return f;
-      e.host.setServerAdmin(f.p, f.s, SET_MAINT.set, SET_MAINT.clear);
+      await e.host.setServerAdmin(f.p, f.s, SET_MAINT.set, SET_MAINT.clear);
       return '';
     },
   },
   {
     words: ['enable', 'server'], level: 'admin',
     help: "enable server  (DEPRECATED)             : enable a disabled server (use 'set server' instead)",
-    run: (ctx) => {
+    run: async (ctx) => {
       const e = env(ctx);
       const f = findServer(e.host.config(), ctx.args[0], true);
       if (typeof f === 'string') return f;
-      e.host.setServerAdmin(f.p, f.s, SET_READY.set, SET_READY.clear);
+      await e.host.setServerAdmin(f.p, f.s, SET_READY.set, SET_READY.clear);
       return '';
     },
   },
@@ -430,7 +430,7 @@ const commands: CliCommandDef[] = [
   {
     words: ['set', 'server'], level: 'admin',
     help: "set server <bk>/<srv> [opts]            : change a server's state, weight, address or ssl",
-    run: (ctx) => {
+    run: async (ctx) => {
       const e = env(ctx);
       const f = findServer(e.host.config(), ctx.args[0], true);
       if (typeof f === 'string') return f;
@@ -440,7 +440,7 @@ const commands: CliCommandDef[] = [
         const to = ctx.args[2];
         const change = to === 'ready' ? SET_READY : to === 'drain' ? SET_DRAIN : to === 'maint' ? SET_MAINT : null;
         if (!change) return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n";
-        e.host.setServerAdmin(f.p, f.s, change.set, change.clear);
+        await e.host.setServerAdmin(f.p, f.s, change.set, change.clear);
         return '';
       }
       if (SET_SERVER_UNSUPPORTED.has(what)) return `'set server <srv> ${what}' is not supported by Switchyard yet.\n`;

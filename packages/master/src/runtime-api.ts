@@ -56,9 +56,9 @@ export interface RuntimeApiHost {
   collectStats(pid?: number): Promise<WorkerStats[]>;
   /** Indexed [proxyIndex][serverIndex] like config().proxies[i].servers. */
   serverStates(): ServerStateTable;
-  /** ADMF_* flags. */
-  setServerAdmin(proxyIndex: number, serverIndex: number, set: number, clear: number): void;
-  setServerWeight(proxyIndex: number, serverIndex: number, weight: number): void;
+  /** ADMF_* flags. A promise delays the reply until the workers apply the change. */
+  setServerAdmin(proxyIndex: number, serverIndex: number, set: number, clear: number): void | Promise<void>;
+  setServerWeight(proxyIndex: number, serverIndex: number, weight: number): void | Promise<void>;
   processes(): ProcInfo[];
 }
 

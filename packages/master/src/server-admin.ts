@@ -12,11 +12,12 @@ import type { Supervisor } from './supervisor';
 export class ServerAdmin {
   constructor(private readonly sup: Supervisor, private readonly log: (level: number, msg: string) => void) {}
 
-  setAdmin(p: number, s: number, set: number, clear: number): void {
+  /** Resolves once every worker applies the change (see Supervisor.applied). */
+  setAdmin(p: number, s: number, set: number, clear: number): Promise<void> {
     const prev = this.sup.states[p]?.[s];
-    if (!prev) return;
+    if (!prev) return Promise.resolve();
     const next: ServerRuntimeState = { ...prev, admin: (prev.admin | set) & ~clear };
-    if (next.admin === prev.admin) return;
+    if (next.admin === prev.admin) return Promise.resolve();
     // Without health checks, a server leaving maintenance is running at once;
     // one entering it is stopped (HAProxy's srv_update_status).
     if ((next.admin & ADMF_MAINT) !== 0) next.op = SRV_ST_STOPPED;
@@ -24,14 +25,16 @@ export class ServerAdmin {
     next.lastChange = Date.now();
     this.sup.setServerState(p, s, next);
     this.describe(p, s, prev, next);
+    return this.sup.applied();
   }
 
-  setWeight(p: number, s: number, weight: number): void {
+  setWeight(p: number, s: number, weight: number): Promise<void> {
     const prev = this.sup.states[p]?.[s];
-    if (!prev || prev.uweight === weight) return;
+    if (!prev || prev.uweight === weight) return Promise.resolve();
     const next: ServerRuntimeState = { ...prev, uweight: weight };
     this.sup.setServerState(p, s, next);
     if ((prev.uweight === 0) !== (weight === 0)) this.describe(p, s, prev, next);
+    return this.sup.applied();
   }
 
   /** HAProxy's state-change log lines, with the counts of servers left. */

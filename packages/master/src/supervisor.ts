@@ -42,6 +42,8 @@ const RESPAWN_MAX_MS = 10_000;
 
 export class Supervisor extends EventEmitter {
   private current: Generation | null = null;
+  /** A reload's generation that is starting, and the server states it has been sent. */
+  private pending: { gen: Generation; sent: ServerStateTable } | null = null;
   private readonly old: Generation[] = [];
   private nextGen = 1;
   states: ServerStateTable = [];
@@ -75,12 +77,17 @@ export class Supervisor extends EventEmitter {
   /** First start, or a reload's new generation; resolves when every worker is ready. */
   async startGeneration(cfg: CompiledConfig): Promise<void> {
     const prev = this.current;
-    this.states = carryOverStates(prev?.cfg, this.states, cfg);
+    // Until the new generation serves, `states` stays the table of the current
+    // configuration: the Runtime API resolves names against it and may change
+    // it while the new workers start. They start from a carried-over copy, and
+    // each change is carried over to them as it happens (syncPending).
+    const initial = carryOverStates(prev?.cfg, this.states, cfg);
     const gen: Generation = { gen: this.nextGen++, cfg, workers: [], reloads: this.reloads };
+    if (prev) this.pending = { gen, sent: initial };
     const n = cfg.global.nbthread;
     const readies: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
-      const w = this.fork(gen, i);
+      const w = this.fork(gen, i, initial);
       gen.workers.push(w);
       readies.push(this.whenReady(w));
     }
@@ -88,8 +95,16 @@ export class Supervisor extends EventEmitter {
       await Promise.all(readies);
     } catch (e) {
       // The new generation failed: kill it, keep the old one serving.
+      this.pending = null;
       for (const w of gen.workers) { w.stopping = true; w.worker.process.kill('SIGKILL'); }
       throw e;
+    }
+    if (this.pending) {
+      this.syncPending();
+      this.states = this.pending.sent;
+      this.pending = null;
+    } else {
+      this.states = initial;
     }
     this.current = gen;
     if (prev) {
@@ -98,7 +113,7 @@ export class Supervisor extends EventEmitter {
     }
   }
 
-  private fork(gen: Generation, index: number): WorkerHandle {
+  private fork(gen: Generation, index: number, states: ServerStateTable = this.states): WorkerHandle {
     const worker = cluster.fork({ SWITCHYARD_WORKER: String(index + 1), NOTIFY_SOCKET: '' });
     const h: WorkerHandle = {
       worker, gen: gen.gen, index, pid: worker.process.pid ?? 0, startedAt: Date.now(),
@@ -109,7 +124,7 @@ export class Supervisor extends EventEmitter {
     worker.process.on('message', (raw: unknown) => { h.channel.receive(raw); });
     worker.on('exit', (code, signal) => this.onExit(gen, h, code, signal));
     worker.on('error', () => { /* IPC errors surface as exit */ });
-    h.channel.send({ t: 'config', gen: gen.gen, cfg: gen.cfg, workerIndex: index, workerCount: gen.cfg.global.nbthread, masterPid: process.pid, states: this.states });
+    h.channel.send({ t: 'config', gen: gen.gen, cfg: gen.cfg, workerIndex: index, workerCount: gen.cfg.global.nbthread, masterPid: process.pid, states });
     h.channel.flush();
     for (const l of gen.cfg.listeners) this.sendHandle(h, l.key);
     return h;
@@ -239,11 +254,36 @@ export class Supervisor extends EventEmitter {
     });
   }
 
+  /**
+   * Resolves once every current worker has handled what was sent to it so
+   * far: IPC is in order per worker, so a stats round trip is a barrier. The
+   * Runtime API waits for it so that a `disable server` is in effect in every
+   * worker when its reply arrives, as it is in HAProxy. A stuck worker is
+   * waited for 1 s at most (collectStats' bound).
+   */
+  async applied(): Promise<void> {
+    await this.collectStats();
+  }
+
   /** Change a server's state and replicate it to every current worker. */
   setServerState(p: number, s: number, st: ServerRuntimeState): void {
     if (!this.states[p] || !this.states[p][s]) return;
     this.states[p][s] = st;
     for (const w of this.currentWorkers()) w.channel.send({ t: 'srv', p, s, st });
+    this.syncPending();
+  }
+
+  /** Carry the current states over to a starting generation; send it what changed. */
+  private syncPending(): void {
+    const pd = this.pending;
+    if (!pd || !this.current) return;
+    const latest = carryOverStates(this.current.cfg, this.states, pd.gen.cfg);
+    latest.forEach((servers, p) => servers.forEach((st, s) => {
+      const was = pd.sent[p][s];
+      if (st.admin === was.admin && st.op === was.op && st.uweight === was.uweight) return;
+      for (const w of pd.gen.workers) if (!w.exited) w.channel.send({ t: 'srv', p, s, st });
+    }));
+    pd.sent = latest;
   }
 }
 

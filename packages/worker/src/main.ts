@@ -77,9 +77,17 @@ export function runWorker(): void {
     }
   }
 
-  async function stop(graceful: boolean, hardStopAfter: number): Promise<void> {
-    if (stopping) return;
+  let stopped: Promise<void> | null = null;
+  /**
+   * Resolves when this worker may exit. A worker gets a second stop when
+   * SIGUSR1/SIGTERM arrives while it drains after a reload, or on TERM after
+   * USR1: a graceful one must not cut the drain short (it resolves with the
+   * first), a fast one kills the remaining streams now.
+   */
+  function stop(graceful: boolean, hardStopAfter: number): Promise<void> {
+    if (stopped && graceful) return stopped;
     stopping = true;
-    if (engine) await engine.stop(graceful, hardStopAfter);
+    stopped = engine ? engine.stop(graceful, hardStopAfter) : Promise.resolve();
+    return stopped;
   }
 }
