@@ -84,6 +84,12 @@ export class Supervisor extends EventEmitter {
     const initial = carryOverStates(prev?.cfg, this.states, cfg);
     const gen: Generation = { gen: this.nextGen++, cfg, workers: [], reloads: this.reloads };
     if (prev) this.pending = { gen, sent: initial };
+    else {
+      // First start: the Runtime API is already up and may read the config and
+      // change server states while the workers start; they are current at once.
+      this.states = initial;
+      this.current = gen;
+    }
     const n = cfg.global.nbthread;
     const readies: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
