@@ -747,7 +747,9 @@ export class Blackhole {
     const code = `const net = require('node:net'); const s = net.createServer();
       s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
         require('node:fs').writeSync(1, s.address().port + '\\n');
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        // Blocked, not spinning; bounded so an orphan (test process killed) goes away.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300000);
+        process.exit(0);
       });`;
     const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
     const port = await new Promise<number>((resolve, reject) => {

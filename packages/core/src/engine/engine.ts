@@ -119,7 +119,9 @@ export class Engine implements ListenerHost {
     const fe = st.fe;
     const l = st.listener;
     // Logged before the counters drop: HAProxy's actconn/feconn include the stream itself.
-    if (fe.cfg.options.tcplog && this.hasLog(fe) && !(fe.cfg.options.dontlognull && st.bytesIn === 0 && st.bytesOut === 0)) {
+    // dontlognull: HAProxy 2.6 skips a stream whose client sent nothing
+    // (req.total == 0), even when the server sent a banner.
+    if (fe.cfg.options.tcplog && this.hasLog(fe) && !(fe.cfg.options.dontlognull && st.bytesIn === 0)) {
       this.log(fe, LOG_INFO, formatTcpLog(this.logRecord(st)));
     }
     this.actconn--;

@@ -57,7 +57,8 @@ export class TcpStream {
   bytesOut = 0;
   retries = 0;
   redispatched = false;
-  tw = 0;
+  /** ms from accept to a server being assigned (HAProxy's Tw); -1 if never. */
+  tw = -1;
   tc = -1;
   /** Termination state: who ended it (C, S, c, s, K, -) and when (C, D, -). */
   term1 = '-';
@@ -109,9 +110,10 @@ export class TcpStream {
     c.stot++; c.connTot++; c.lastSess = this.acceptTime;
     if (be.beconn > c.smax) c.smax = be.beconn;
     c.scur = be.beconn;
-    this.tw = Date.now() - this.acceptTime;
     const srv = be.pickServer();
+    // No usable server: Tw stays -1, as HAProxy logs `<NOSRV> -1/-1/Tt … SC`.
     if (!srv) return this.abort('S', 'C');
+    this.tw = Date.now() - this.acceptTime;
     this.assign(srv);
     this.connectServer();
   }
@@ -169,12 +171,15 @@ export class TcpStream {
     this.tc = now - this.connectStart;
     const fe = this.fe.cfg.timeouts, be = this.be!.cfg.timeouts;
     // Once both sides are up, `timeout tunnel` supersedes client and server timeouts.
+    // The client's timer is armed first so that, when both sides idle out in
+    // the same millisecond, it fires first and the log says `cD` like
+    // HAProxy's (process_stream checks the client side first).
     const tunnel = be.tunnel;
     const srvH = this.server.handle!;
     srvH.onread = onRead;
     this.client.last = this.server.last = now;
-    this.setTimeout(this.server, tunnel || be.server);
     this.setTimeout(this.client, tunnel || fe.client);
+    this.setTimeout(this.server, tunnel || be.server);
     srvH.readStart();
     this.client.handle!.readStart();
   }
@@ -270,7 +275,6 @@ export class TcpStream {
   eof(from: Side): void {
     from.eof = true;
     from.handle?.readStop();
-    this.applyFinTimeouts();
     const to = from.other;
     if (!to.shut && to.handle) {
       to.shut = true;
@@ -280,6 +284,7 @@ export class TcpStream {
       req[kSide] = to;
       if (to.handle.shutdown(req) !== 0) to.shutDone = true;
     }
+    this.applyFinTimeouts();
     this.maybeDone();
   }
 
@@ -318,12 +323,18 @@ export class TcpStream {
     if (ms > 0 && !this.finished) side.timer = setTimeout(onSideTimer, Math.max(1, ms - (Date.now() - side.last)), side);
   }
 
-  /** client-fin / server-fin apply once one direction of that side is shut. */
+  /**
+   * client-fin / server-fin apply to a side once we have shut our write
+   * direction toward it (the other peer ended first), as HAProxy 2.6's
+   * process_stream() arms them on shutw: that peer is then only expected to
+   * finish. A peer that half-closed itself may still be waiting for a reply
+   * (request + FIN, slow server): its ordinary timeout keeps applying.
+   */
   private applyFinTimeouts(): void {
     const cfin = this.fe.cfg.timeouts.clientFin;
-    if (cfin > 0 && (this.client.eof || this.client.shut)) this.setTimeout(this.client, cfin);
+    if (cfin > 0 && this.client.shut) this.setTimeout(this.client, cfin);
     const sfin = this.be?.cfg.timeouts.serverFin ?? 0;
-    if (sfin > 0 && this.connected && (this.server.eof || this.server.shut)) this.setTimeout(this.server, sfin);
+    if (sfin > 0 && this.connected && this.server.shut) this.setTimeout(this.server, sfin);
   }
 
   sideTimer(side: Side): void {
@@ -366,13 +377,15 @@ export class TcpStream {
     }
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     if (this.turnaround) { clearTimeout(this.turnaround); this.turnaround = null; }
-    // The engine logs first: HAProxy's beconn/srv_conn include the stream itself.
-    this.engine.streamEnded(this);
+    // Backend and server slots are released before the log line, frontend
+    // ones after it (engine.streamEnded): HAProxy 2.6 logs a lone stream as
+    // `1/1/0/0/0` (%ac and %fc count it, %bc and %sc no longer do).
     if (this.beCounted) {
       this.be!.beconn--;
       this.be!.be!.scur = this.be!.beconn;
     }
     this.release();
+    this.engine.streamEnded(this);
   }
 }
 

@@ -87,7 +87,9 @@ registerSection({
     let rest = args;
     if (args[0] && args[0] !== 'from') { name = args[0]; rest = args.slice(1); }
     if (name && !NAME_RE.test(name)) { state.diag.error(file, line, 'defaults', `invalid character in defaults name '${name}'`); return undefined; }
-    const { def, ok } = findDefaults(state, rest, file, line);
+    // A defaults section resets every default (HAProxy): it starts from the
+    // built-in values unless `from <name>` names another defaults section.
+    const { def, ok } = rest.includes('from') ? findDefaults(state, rest, file, line) : { def: undefined, ok: true };
     if (!ok) return undefined;
     const p = fromDefaults(def, name, file, line);
     p.cap = { fe: true, be: true };
