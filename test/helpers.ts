@@ -221,20 +221,6 @@ export function greet(port: number, host = '127.0.0.1'): Promise<string> {
   });
 }
 
-/** Resolve once something accepts TCP connections on port. */
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>(resolve => {
-      const c = net.connect(port, '127.0.0.1');
-      c.on('connect', () => { c.destroy(); resolve(true); });
-      c.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
-}
 
 /* ------------------------------------------------------------------ */
 /* Process model and Runtime API helpers (reload, workers, signals,    */
@@ -473,18 +459,8 @@ export function parseInfo(text: string): Record<string, string> {
 }
 
 /** Start the master on `cfgPath` and wait until it logs that it started; kills it if it does not. */
-export async function startMaster(cfgPath: string, extraArgs: string[] = []): Promise<Master> {
-  const m = new Master(['-f', cfgPath, ...extraArgs]);
-  try {
-    await Promise.race([
-      m.ready(),
-      m.exited.then(e => { throw new Error(`master exited during startup (${e.signal ?? e.code}):\n${m.output}`); }),
-    ]);
-  } catch (e) {
-    await m.stop();
-    throw e;
-  }
-  return m;
+export function startMaster(cfgPath: string, extraArgs: string[] = []): Promise<Master> {
+  return launch(['-f', cfgPath, ...extraArgs]);
 }
 
 /* ------------------------------------------------------------------ */
