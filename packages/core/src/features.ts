@@ -7,6 +7,8 @@ import './proxy/sections';
 import './proxy/bind';
 import './proxy/server';
 import './log/keywords';
+import './log/format-keywords';
+import './http/errorfile-keywords';
 import { registerHaproxyKeywordTables } from './config/haproxy-keywords';
 
 registerHaproxyKeywordTables();

@@ -3,6 +3,7 @@
  * routing prefixes, state changes reaching the host, hostile input, and the
  * socket files' life cycle. Every wait is on a socket event.
  */
+import { newProxyConfig } from '@switchyard/core/proxy/sections';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -30,11 +31,7 @@ function server(name: string, id: number, port: number): ServerConfig {
 }
 
 function proxy(name: string, id: number, fe: boolean, be: boolean, o: Partial<ProxyConfig>): ProxyConfig {
-  return {
-    file: 't.cfg', line: 1, name, id, forcedId: false, cap: { fe, be }, mode: 'tcp', disabled: false, maxconn: 0, timeouts: TIMEOUTS,
-    binds: [], defaultBackend: null, useBackends: [], servers: [], defaultServer: { weight: 1, maxconn: 0, backup: false, disabled: false },
-    balance: 'roundrobin', retries: 3, logGlobal: false, logTargets: [], options: { tcplog: false, dontlognull: false }, ...o,
-  };
+  return { ...newProxyConfig(name, 't.cfg', 1), id, cap: { fe, be }, timeouts: TIMEOUTS, ...o };
 }
 
 function socketCfg(p: string, level: StatsSocketConfig['level'], line = 1): StatsSocketConfig {

@@ -17,6 +17,7 @@
  *     maxconn 30
  * Captured a few seconds after start, with no traffic: lastchg is 3.
  */
+import { newProxyConfig } from '@switchyard/core/proxy/sections';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CompiledConfig, ProxyConfig, ServerConfig, Timeouts } from '@switchyard/core/config/compiled';
@@ -107,12 +108,7 @@ const CAPTURED_INFO_TYPED_KEYS = [
 const TIMEOUTS: Timeouts = { connect: 0, client: 0, server: 0, clientFin: 0, serverFin: 0, tunnel: 0, queue: 0, httpRequest: 0, httpKeepAlive: 0, check: 0 };
 
 function proxy(name: string, id: number, kind: 'frontend' | 'backend' | 'listen', mode: 'tcp' | 'http', o: Partial<ProxyConfig> = {}): ProxyConfig {
-  return {
-    file: 't.cfg', line: 1, name, id, forcedId: false, cap: { fe: kind !== 'backend', be: kind !== 'frontend' }, mode, disabled: false, maxconn: 0,
-    timeouts: TIMEOUTS, binds: [], defaultBackend: null, useBackends: [], servers: [], balance: 'roundrobin', retries: 3,
-    defaultServer: { weight: 1, maxconn: 0, backup: false, disabled: false },
-    logGlobal: false, logTargets: [], options: { tcplog: false, dontlognull: false }, ...o,
-  };
+  return { ...newProxyConfig(name, 't.cfg', 1), id, cap: { fe: kind !== 'backend', be: kind !== 'frontend' }, mode, timeouts: TIMEOUTS, ...o };
 }
 
 function server(name: string, id: number, addr: string, o: Partial<ServerConfig> = {}): ServerConfig {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { ParseState } from '../registry';
 import type { CompiledConfig, ListenerConfig, ProxyConfig, ListenAddress } from './compiled';
 import { listenAddressKey, formatListenAddress } from './compiled';
+import { finalizeLogFormats } from '../log/format-keywords';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
@@ -17,6 +18,8 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
 
   const proxies = state.proxies;
   assignIds(proxies, state);
+  // option tcplog/httplog/log-format become one compiled-once format string.
+  finalizeLogFormats(state);
 
   const byName = (name: string, be: boolean) => proxies.find(p => p.name === name && (be ? p.cap.be : p.cap.fe));
   for (const p of proxies) {

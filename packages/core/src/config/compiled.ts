@@ -131,7 +131,15 @@ export interface ProxyConfig extends SourceRef {
   logGlobal: boolean;
   /** Proxy-level log targets (`log <target>` in the proxy). */
   logTargets: LogTarget[];
+  /** Log format source (`log-format`, `option httplog [clf]`; `option tcplog` once finalized), null = none. Workers compile it. */
+  logFormat: string | null;
   options: ProxyOptions;
+  /**
+   * `errorfile` pages per status, validated and normalised at parse time
+   * (http/errors.ts), as latin1 strings; '' = send nothing (/dev/null).
+   * Optional only so hand-built test configs need not list it.
+   */
+  errorFiles: Record<number, string>;
 }
 
 export interface ProxyOptions {

@@ -7,6 +7,8 @@ import '../features';
 import { allKeywords, lineKeywordNames, findLineKeyword } from '../registry';
 
 const esc = (s: string): string => s.replace(/\|/g, '\\|');
+/** Prose cells: `<file>` would otherwise be read as an HTML tag. */
+const escText = (s: string): string => esc(s).replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function keywordReferenceMarkdown(): string {
   const rows = allKeywords()
@@ -14,7 +16,7 @@ export function keywordReferenceMarkdown(): string {
     .sort((a, b) => a.name.localeCompare(b.name))
     .map(k => {
       const [syntax, ...rest] = k.usage.split(/\s{2,}/);
-      return `| \`${esc(k.name)}\` | ${k.sections.join(', ')} | \`${esc(syntax)}\` | ${esc(rest.join(' '))} |`;
+      return `| \`${esc(k.name)}\` | ${k.sections.join(', ')} | \`${esc(syntax)}\` | ${escText(rest.join(' '))} |`;
     });
   const out = ['| keyword | sections | syntax | meaning |', '|---|---|---|---|', ...rows];
   for (const table of ['bind', 'server'] as const) {
@@ -22,7 +24,7 @@ export function keywordReferenceMarkdown(): string {
     for (const name of lineKeywordNames(table).sort()) {
       const d = findLineKeyword(table, name)!;
       const [syntax, ...rest] = d.usage.split(/\s{2,}/);
-      out.push(`| \`${esc(name)}\` | \`${esc(syntax)}\` | ${esc(rest.join(' '))}${d.defaultServer ? ' (also in `default-server`)' : ''} |`);
+      out.push(`| \`${esc(name)}\` | \`${esc(syntax)}\` | ${escText(rest.join(' '))}${d.defaultServer ? ' (also in `default-server`)' : ''} |`);
     }
   }
   return out.join('\n');

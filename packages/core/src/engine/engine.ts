@@ -12,7 +12,7 @@ import { ListenerRuntime, type ListenerHost, type RawHandle } from './listener';
 import { TcpStream } from './tcp-relay';
 import type { RawStream } from './raw-handle';
 import { LogSinks } from '../log/sinks';
-import { formatTcpLog, type StreamLogRecord } from '../log/tcplog';
+import { compileLogFormat, renderLogFormat, type CompiledLogFormat, type LogRecord } from '../log/log-format';
 
 export interface EngineOptions {
   workerIndex: number;
@@ -39,6 +39,8 @@ export class Engine implements ListenerHost {
   private readonly startedAt = Date.now();
   private globalLog: LogSinks | null;
   private proxyLogs: Array<LogSinks | null>;
+  /** Each frontend's log-format, compiled once (null: no end-of-stream line). */
+  private readonly logFormats: Array<CompiledLogFormat | null>;
   private stopping = false;
   private onIdle: (() => void) | null = null;
   private pausedForGlobal = false;
@@ -51,6 +53,12 @@ export class Engine implements ListenerHost {
     const ctx = { tag: cfg.global.logTag, pid: opts.masterPid, hostname: cfg.global.logSendHostname };
     this.globalLog = cfg.global.logTargets.length ? new LogSinks(cfg.global.logTargets, ctx) : null;
     this.proxyLogs = this.proxies.map(p => (p.cfg.logTargets.length ? new LogSinks(p.cfg.logTargets, ctx) : null));
+    this.logFormats = this.proxies.map(p => {
+      if (!p.cfg.logFormat) return null;
+      // Validated by the master at load: a failure here cannot happen.
+      const c = compileLogFormat(p.cfg.logFormat, { http: p.cfg.mode === 'http' });
+      return c.ok ? c.fmt : null;
+    });
     for (const l of cfg.listeners) {
       const lr = new ListenerRuntime(l, this.proxies[l.proxy], this);
       lr.maxconn = l.options.maxconn ? shareOf(l.options.maxconn, wi, wc) : 0;
@@ -101,7 +109,7 @@ export class Engine implements ListenerHost {
     const st = new TcpStream(this, fe, l, handle, logs);
     this.streams.add(st);
     // HAProxy's default (no log option) line, emitted at accept time.
-    if (logs && !fe.cfg.options.tcplog) this.log(fe, LOG_INFO, st.describeConnect());
+    if (logs && this.logFormats[fe.index] === null) this.log(fe, LOG_INFO, st.describeConnect());
     st.start();
   }
 
@@ -121,8 +129,9 @@ export class Engine implements ListenerHost {
     // Logged before the counters drop: HAProxy's actconn/feconn include the stream itself.
     // dontlognull: HAProxy 2.6 skips a stream whose client sent nothing
     // (req.total == 0), even when the server sent a banner.
-    if (fe.cfg.options.tcplog && this.hasLog(fe) && !(fe.cfg.options.dontlognull && st.bytesIn === 0)) {
-      this.log(fe, LOG_INFO, formatTcpLog(this.logRecord(st)));
+    const fmt = this.logFormats[fe.index];
+    if (fmt !== null && this.hasLog(fe) && !(fe.cfg.options.dontlognull && st.bytesIn === 0)) {
+      this.log(fe, LOG_INFO, renderLogFormat(fmt, this.logRecord(st)));
     }
     this.actconn--;
     fe.feconn--;
@@ -147,7 +156,7 @@ export class Engine implements ListenerHost {
     }
   }
 
-  private logRecord(st: TcpStream): StreamLogRecord {
+  private logRecord(st: TcpStream): LogRecord {
     const now = Date.now();
     return {
       clientIp: st.clientIp, clientPort: st.clientPort,

@@ -34,7 +34,9 @@ export function newProxyConfig(name: string, file: string, line: number): ProxyC
     retries: 3,
     logGlobal: false,
     logTargets: [],
+    logFormat: null,
     options: { tcplog: false, dontlognull: false },
+    errorFiles: {},
   };
 }
 
