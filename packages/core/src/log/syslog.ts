@@ -24,6 +24,7 @@
  *    one byte for the LF).
  */
 import type { LogTarget } from '../config/compiled';
+import { MONTHS, pad2, pad3 } from './date-parts';
 
 export interface SyslogContext {
   tag: string;
@@ -33,19 +34,10 @@ export interface SyslogContext {
   now: Date;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** `<0>` .. `<191>`, built once: the PRI field costs no allocation per line. */
 const PRI: string[] = [];
 for (let i = 0; i < 24 * 8; i++) PRI.push('<' + i + '>');
-
-function pad2(n: number): string {
-  return n < 10 ? '0' + n : '' + n;
-}
-
-function pad3(n: number): string {
-  return n < 10 ? '00' + n : n < 100 ? '0' + n : '' + n;
-}
 
 /*
  * Date prefixes are rebuilt once a second (HAProxy caches its legacy

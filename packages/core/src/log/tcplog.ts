@@ -4,6 +4,7 @@
  *   %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
  * plus the syslog level and facility names every log module shares.
  */
+import { MONTHS, pad2, pad3 } from './date-parts';
 
 /** Syslog severities in HAProxy's order: the index is the number (8.1, RFC 5424 6.2.1). */
 export const LOG_LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
@@ -64,15 +65,6 @@ export interface StreamLogRecord {
   backendQueue: number;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-function pad2(n: number): string {
-  return n < 10 ? '0' + n : '' + n;
-}
-
-function pad3(n: number): string {
-  return n < 10 ? '00' + n : n < 100 ? '0' + n : '' + n;
-}
 
 /*
  * %t is `dd/Mmm/yyyy:HH:MM:SS.mmm` in local time. Streams accepted within the
@@ -99,14 +91,3 @@ export function formatAcceptDate(ms: number): string {
   return acceptDatePrefix(ms) + pad3(((ms % 1000) + 1000) % 1000);
 }
 
-/** One tcplog line, without syslog header or trailing LF. */
-export function formatTcpLog(r: StreamLogRecord): string {
-  return r.clientIp + ':' + r.clientPort +
-    ' [' + formatAcceptDate(r.acceptTime) + '] ' +
-    r.frontend + ' ' + r.backend + '/' + r.server + ' ' +
-    r.tw + '/' + r.tc + '/' + r.tt + ' ' +
-    r.bytesOut + ' ' + r.termState + ' ' +
-    r.actconn + '/' + r.feconn + '/' + r.beconn + '/' + r.srvConn + '/' +
-    (r.redispatched ? '+' : '') + r.retries + ' ' +
-    r.srvQueue + '/' + r.backendQueue;
-}
