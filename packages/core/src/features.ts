@@ -9,6 +9,7 @@ import './proxy/server';
 import './log/keywords';
 import './log/format-keywords';
 import './http/errorfile-keywords';
+import './http/http-keywords';
 import { registerHaproxyKeywordTables } from './config/haproxy-keywords';
 
 registerHaproxyKeywordTables();

@@ -23,9 +23,6 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
 
   const byName = (name: string, be: boolean) => proxies.find(p => p.name === name && (be ? p.cap.be : p.cap.fe));
   for (const p of proxies) {
-    if (p.mode === 'http' && !p.disabled) {
-      diag.error(p.file, p.line, 'mode', `proxy '${p.name}' uses 'mode http', which Switchyard does not support yet (only 'mode tcp' for now)`);
-    }
     if (p.cap.fe) {
       if (p.defaultBackend !== null) {
         const be = byName(p.defaultBackend, true);

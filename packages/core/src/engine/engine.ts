@@ -10,6 +10,7 @@ import type { WorkerStats } from '../stats/counters';
 import { buildRuntime, shareOf, type ProxyRuntime } from './proxy-runtime';
 import { ListenerRuntime, type ListenerHost, type RawHandle } from './listener';
 import { TcpStream } from './tcp-relay';
+import { HttpStream } from './http-stream';
 import type { RawStream } from './raw-handle';
 import { LogSinks } from '../log/sinks';
 import { compileLogFormat, renderLogFormat, type CompiledLogFormat, type LogRecord } from '../log/log-format';
@@ -30,7 +31,7 @@ const LOG_INFO = 6;
 export class Engine implements ListenerHost {
   readonly proxies: ProxyRuntime[];
   readonly listeners = new Map<string, ListenerRuntime>();
-  readonly streams = new Set<TcpStream>();
+  readonly streams = new Set<TcpStream | HttpStream>();
   /** Sessions in this worker (HAProxy's actconn), and our share of global maxconn. */
   actconn = 0;
   cumConns = 0;
@@ -106,7 +107,7 @@ export class Engine implements ListenerHost {
     }
     // The peer address costs a syscall: only fetched when something logs it.
     const logs = this.hasLog(fe);
-    const st = new TcpStream(this, fe, l, handle, logs);
+    const st = fe.cfg.mode === 'http' ? new HttpStream(this, fe, l, handle, logs) : new TcpStream(this, fe, l, handle, logs);
     this.streams.add(st);
     // HAProxy's default (no log option) line, emitted at accept time.
     if (logs && this.logFormats[fe.index] === null) this.log(fe, LOG_INFO, st.describeConnect());
@@ -122,10 +123,18 @@ export class Engine implements ListenerHost {
     this.proxyLogs[p.index]?.log(level, msg);
   }
 
-  streamEnded(st: TcpStream): void {
+  /** One line per HTTP transaction (HttpStream logs each one itself). */
+  logHttp(st: HttpStream, rec: LogRecord): void {
+    const fe = st.fe;
+    const fmt = this.logFormats[fe.index];
+    if (fmt !== null && this.hasLog(fe)) this.log(fe, LOG_INFO, renderLogFormat(fmt, rec));
+  }
+
+  streamEnded(st: TcpStream | HttpStream): void {
     if (!this.streams.delete(st)) return;
     const fe = st.fe;
     const l = st.listener;
+    if (st instanceof HttpStream) return this.sessionEnded(fe, l);
     // Logged before the counters drop: HAProxy's actconn/feconn include the stream itself.
     // dontlognull: HAProxy 2.6 skips a stream whose client sent nothing
     // (req.total == 0), even when the server sent a banner.
@@ -133,6 +142,10 @@ export class Engine implements ListenerHost {
     if (fmt !== null && this.hasLog(fe) && !(fe.cfg.options.dontlognull && st.bytesIn === 0)) {
       this.log(fe, LOG_INFO, renderLogFormat(fmt, this.logRecord(st)));
     }
+    this.sessionEnded(fe, l);
+  }
+
+  private sessionEnded(fe: ProxyRuntime, l: ListenerRuntime): void {
     this.actconn--;
     fe.feconn--;
     l.conns--;

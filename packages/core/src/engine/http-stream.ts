@@ -1,0 +1,902 @@
+/**
+ * An HTTP-mode client connection on raw libuv handles (see raw-handle.ts):
+ * HTTP/1.1 transactions one after another (keep-alive, pipelining), each
+ * relayed to a NEW server connection (`Connection: close` toward the server;
+ * pooling and http-reuse come later).
+ *
+ * One transaction: read the request head (h1.ts; a malformed request gets
+ * the parser's status and the connection closes: it never reaches a
+ * server), pick the server, connect (retries and a final redispatch as in
+ * TCP mode), send the head re-serialised without hop-by-hop fields (RFC 9110
+ * §7.6.1), pass the body through (content-length: exactly N bytes; chunked:
+ * byte for byte while ChunkedDecoder validates the framing; what follows the
+ * body is the next pipelined request), read and validate the response head
+ * (502 if malformed), forward interim 1xx responses (100-continue passes
+ * through), the final head and the body (length, chunked, close-delimited or
+ * none for HEAD/1xx/204/304), log one line, then wait for the next request
+ * (`timeout http-keep-alive`) or close.
+ *
+ * Body bytes are forwarded as subarrays of the read buffers (Node never
+ * reuses them), never copied; only head bytes split across reads are
+ * concatenated, because the parser wants the whole head in one buffer.
+ *
+ * Handlers are module-level functions; a handle or request finds its stream
+ * through a symbol, so a connection allocates no closures.
+ */
+import type { ProxyRuntime, ServerRuntime } from './proxy-runtime';
+import type { Engine } from './engine';
+import type { ListenerRuntime } from './listener';
+import {
+  type RawStream, type WriteReq, type ShutdownReq, type ConnectReq,
+  WriteWrap, ShutdownWrap, UV_EOF, readResult, readBytes, lastWriteWasAsync,
+  newTcpSocket, newConnectReq, peerAddress, localAddress,
+} from './raw-handle';
+import {
+  parseRequestHead, parseResponseHead, HeadScan, DEFAULT_H1_LIMITS,
+  type RequestHead, type ResponseHead, type MessageHead,
+  BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE, BODY_TUNNEL, METH_CONNECT,
+} from '../http/h1';
+import { ChunkedDecoder } from '../http/chunked';
+import type { HeaderList } from '../http/headers';
+import { earlyErrorResponse, errorReplyFor } from '../http/errors';
+import type { LogRecord } from '../log/log-format';
+
+const kStream = Symbol('switchyard.http.stream');
+const kToClient = Symbol('switchyard.http.toClient');
+const kAttempt = Symbol('switchyard.http.attempt');
+
+/** HAProxy's connect "turn-around" delay after an immediate connection error. */
+const TURNAROUND_MS = 1000;
+
+/* Phases of the current transaction. */
+const P_HEAD = 0; // waiting for / reading a request head
+const P_CONNECT = 1; // head parsed, server being chosen / connected
+const P_TXN = 2; // connected: request body and response
+const P_CLOSING = 3; // last bytes being flushed to the client
+
+const CR = 0x0d;
+const LF = 0x0a;
+const CONNECTION_PREFIX = 'connection: ';
+
+export class HttpStream {
+  /** Accept date of the connection. */
+  readonly acceptTime = Date.now();
+  clientIp = '-';
+  clientPort = 0;
+  be: ProxyRuntime | null = null;
+  srv: ServerRuntime | null = null;
+  client: RawStream | null;
+  server: RawStream | null = null;
+
+  private phase = P_HEAD;
+  private finished = false;
+  /** Unparsed client bytes: the head being read, or pipelined requests. */
+  private cbuf: Buffer | null = null;
+  private readonly scan = new HeadScan();
+  private readonly sscan = new HeadScan();
+  private cliReading = false;
+  private srvReading = false;
+  /** Async writes in flight toward each side. */
+  private cliPending = 0;
+  private srvPending = 0;
+
+  /* ---- the current transaction ---- */
+  private txnCount = 0;
+  /** Start of the transaction: accept, or the end of the previous one (HAProxy's idle start). */
+  private txnStart = this.acceptTime;
+  /** First byte of the request (-1: none yet). */
+  private headStart = -1;
+  private headDone = -1;
+  private assignedAt = -1;
+  private connectStart = 0;
+  private connectedAt = -1;
+  private respHeadAt = -1;
+  private req: RequestHead | null = null;
+  private requestLine: string | undefined;
+  /** Request bytes (head, then body) validated and waiting for the server connection. */
+  private toServer: Buffer[] = [];
+  private reqKind = BODY_NONE;
+  private reqRemaining = 0;
+  private reqDec: ChunkedDecoder | null = null;
+  private reqDone = false;
+  private sbuf: Buffer | null = null;
+  private resp: ResponseHead | null = null;
+  private respKind = BODY_NONE;
+  private respRemaining = 0;
+  private respDec: ChunkedDecoder | null = null;
+  /** Some response byte (1xx or final head) went to the client. */
+  private respStarted = false;
+  /** The client connection stays open after this transaction. */
+  private keepAlive = false;
+  private status = -1;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private retries = 0;
+  private redispatched = false;
+  private tc = -1;
+  private term1 = '-';
+  private term2 = '-';
+  private attemptsLeft = 0;
+  private attempt = 0;
+  /** This transaction is counted in its backend's beconn. */
+  private beCounted = false;
+
+  /* ---- timers ---- */
+  /** http-request / http-keep-alive: a deadline, not inactivity. */
+  private headTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private turnaround: NodeJS.Timeout | null = null;
+  /** client / server inactivity during a transaction. */
+  private cliLast = 0;
+  private cliTimeout = 0;
+  private cliTimer: NodeJS.Timeout | null = null;
+  private srvLast = 0;
+  private srvTimeout = 0;
+  private srvTimer: NodeJS.Timeout | null = null;
+
+  constructor(readonly engine: Engine, readonly fe: ProxyRuntime, readonly listener: ListenerRuntime, handle: RawStream, wantAddress: boolean) {
+    this.client = handle;
+    handle.setNoDelay?.(true);
+    handle[kStream] = this;
+    handle[kToClient] = true;
+    handle.onread = onClientRead;
+    if (wantAddress) {
+      const a = peerAddress(handle);
+      this.clientIp = a.address;
+      this.clientPort = a.port;
+    }
+  }
+
+  /** `Connect from <ci>:<cp> to <fi>:<fp>` of HAProxy's default log. */
+  describeConnect(): string {
+    const l = localAddress(this.client!);
+    return `Connect from ${this.clientIp}:${this.clientPort} to ${l.address}:${l.port} (${this.fe.cfg.name}/HTTP)`;
+  }
+
+  start(): void {
+    this.waitRequest(true);
+  }
+
+  /* ---------------- request head ---------------- */
+
+  /** Wait for the next request head (first one, or after a keep-alive response). */
+  private waitRequest(first: boolean): void {
+    this.phase = P_HEAD;
+    const t = this.fe.cfg.timeouts;
+    // HAProxy: http-keep-alive, else http-request, else client between
+    // requests; the first request has http-request (else client) from accept.
+    const ms = first ? (t.httpRequest || t.client) : (t.httpKeepAlive || t.httpRequest || t.client);
+    this.armHeadTimer(ms);
+    if (this.cbuf !== null) this.parseHead();
+    if (!this.finished && this.phase === P_HEAD) this.readClient(true);
+  }
+
+  private armHeadTimer(ms: number): void {
+    if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
+    if (ms > 0) this.headTimer = setTimeout(onHeadTimer, ms, this);
+  }
+
+  /** The request head did not arrive in time. */
+  headTimeout(): void {
+    this.headTimer = null;
+    if (this.finished || this.phase !== P_HEAD) return;
+    // Nothing received (idle keep-alive or an empty connection): close
+    // silently, as HAProxy's H1 mux does; a partial head gets 408.
+    if (this.headStart < 0) return this.close();
+    this.status = 408;
+    this.setTerm('c', 'R');
+    this.fe.fe!.ereq++;
+    this.replyAndClose(earlyErrorResponse(this.fe.cfg, 408));
+  }
+
+  clientData(buf: Buffer): void {
+    const n = buf.length;
+    this.cliLast = Date.now();
+    this.bytesIn += n;
+    this.fe.fe!.bin += n;
+    if (this.phase === P_TXN && !this.reqDone) {
+      return this.requestBody(buf, 0, n);
+    }
+    this.cbuf = this.cbuf === null ? buf : Buffer.concat([this.cbuf, buf]);
+    if (this.phase === P_HEAD) this.parseHead();
+    else this.readClient(false); // pipelined bytes wait for their turn
+  }
+
+  private parseHead(): void {
+    const buf = this.cbuf!;
+    if (this.headStart < 0) {
+      this.headStart = Date.now();
+      // From the first byte on, the whole head must arrive within http-request.
+      if (this.txnCount > 0) {
+        const t = this.fe.cfg.timeouts;
+        this.armHeadTimer(t.httpRequest || t.client);
+      }
+    }
+    const r = parseRequestHead(buf, DEFAULT_H1_LIMITS, this.scan);
+    if (r.state === 'partial') return;
+    if (r.state === 'error') {
+      // A malformed request never reaches a server (HAProxy logs `PR`).
+      this.status = r.status;
+      this.setTerm('P', 'R');
+      this.fe.fe!.ereq++;
+      return this.replyAndClose(earlyErrorResponse(this.fe.cfg, r.status));
+    }
+    const h = r.head;
+    this.req = h;
+    this.headDone = Date.now();
+    if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
+    this.requestLine = h.method + ' ' + h.target + (h.version === 11 ? ' HTTP/1.1' : ' HTTP/1.0');
+    this.cbuf = r.headLength < buf.length ? buf.subarray(r.headLength) : null;
+    this.scan.reset();
+    this.readClient(false);
+    this.phase = P_CONNECT;
+    this.keepAlive = h.keepAlive;
+    if (h.methodCode === METH_CONNECT || h.connUpgrade) {
+      // Tunnels (CONNECT, Upgrade) are not relayed yet.
+      this.status = 501;
+      this.setTerm('P', 'R');
+      return this.replyAndClose(earlyErrorResponse(this.fe.cfg, 501));
+    }
+    this.reqKind = h.bodyKind;
+    this.reqRemaining = h.contentLength > 0 ? h.contentLength : 0;
+    if (h.bodyKind === BODY_CHUNKED) {
+      if (this.reqDec === null) this.reqDec = new ChunkedDecoder(false);
+      else this.reqDec.reset();
+    }
+    this.reqDone = h.bodyKind === BODY_NONE;
+    this.toServer.push(serializeHead(this.requestLine, h, h.version === 11 ? 'close' : null));
+    // Body bytes that came with the head are checked before any server is
+    // contacted, so that a bad chunked body read at once reaches nobody.
+    const rest = this.cbuf;
+    if (rest !== null && !this.reqDone) {
+      this.cbuf = null;
+      this.requestBody(rest, 0, rest.length);
+      if (this.finished || this.phase !== P_CONNECT) return;
+    }
+    this.selectServer();
+  }
+
+  /* ---------------- server selection and connect ---------------- */
+
+  private selectServer(): void {
+    const be = this.fe.defaultBackend;
+    this.be = be;
+    if (!be) return this.errorReply(503, 'S', 'C');
+    be.beconn++;
+    this.beCounted = true;
+    const c = be.be!;
+    c.stot++; c.connTot++; c.lastSess = Date.now();
+    if (be.beconn > c.smax) c.smax = be.beconn;
+    c.scur = be.beconn;
+    this.attemptsLeft = be.cfg.retries + 1;
+    const srv = be.pickServer();
+    if (!srv) return this.errorReply(503, 'S', 'C');
+    this.assignedAt = Date.now();
+    this.assign(srv);
+    this.connectServer();
+  }
+
+  private assign(srv: ServerRuntime): void {
+    if (this.srv) this.release();
+    this.srv = srv;
+    srv.cur++;
+    const c = srv.counters;
+    c.stot++; c.lbtot++; c.lastSess = Date.now();
+    if (srv.cur > c.smax) c.smax = srv.cur;
+    c.scur = srv.cur;
+    this.be!.be!.lbtot++;
+  }
+
+  private release(): void {
+    const srv = this.srv;
+    if (!srv) return;
+    srv.cur--;
+    srv.counters.scur = srv.cur;
+  }
+
+  private connectServer(): void {
+    const srv = this.srv!;
+    const cfg = srv.cfg;
+    this.attemptsLeft--;
+    this.attempt++;
+    this.connectStart = Date.now();
+    srv.counters.connect++;
+    const h = newTcpSocket();
+    h.setNoDelay?.(true);
+    h[kStream] = this;
+    h[kToClient] = false;
+    this.server = h;
+    const req = newConnectReq();
+    req.oncomplete = onConnect;
+    req[kStream] = this;
+    req[kAttempt] = this.attempt;
+    const port = cfg.port || localAddress(this.client!).port;
+    const err = cfg.family === 6 ? h.connect6!(req, cfg.ip, port) : h.connect!(req, cfg.ip, port);
+    if (err) {
+      process.nextTick(connectFailedNT, this, this.attempt);
+      return;
+    }
+    const t = this.be!.cfg.timeouts.connect;
+    if (t > 0) this.connectTimer = setTimeout(onConnectTimeout, t, this, this.attempt);
+  }
+
+  connectDone(attempt: number, status: number): void {
+    if (attempt !== this.attempt || this.finished || this.phase !== P_CONNECT) return;
+    if (status < 0) return this.connectFailed(attempt, false);
+    if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
+    const now = Date.now();
+    this.connectedAt = now;
+    this.tc = now - this.connectStart;
+    this.phase = P_TXN;
+    const h = this.server!;
+    h.onread = onServerRead;
+    this.srvLast = this.cliLast = now;
+    this.armClientTimer(this.fe.cfg.timeouts.client);
+    this.armServerTimer(this.be!.cfg.timeouts.server);
+    this.readServer(true);
+    const queued = this.toServer;
+    for (let i = 0; i < queued.length && !this.finished; i++) this.sendServer(queued[i]);
+    queued.length = 0;
+    if (!this.finished && !this.reqDone) this.readClient(true);
+  }
+
+  connectFailed(attempt: number, timedOut: boolean): void {
+    if (attempt !== this.attempt || this.finished || this.phase !== P_CONNECT) return;
+    if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
+    const srv = this.srv!;
+    const h = this.server;
+    if (h) { h.onread = ignoreRead; h.close(); this.server = null; }
+    srv.counters.econ++;
+    this.be!.be!.econ++;
+    // HAProxy: a connection that cannot be established after the retries is a 503.
+    if (this.attemptsLeft <= 0) return this.errorReply(503, timedOut ? 's' : 'S', 'C');
+    this.retries++;
+    srv.counters.wretr++;
+    this.be!.be!.wretr++;
+    if (this.attemptsLeft === 1) {
+      const other = this.be!.pickServer(srv);
+      if (other && other !== srv) {
+        this.redispatched = true;
+        srv.counters.wredis++;
+        this.be!.be!.wredis++;
+        this.assign(other);
+      }
+    }
+    if (timedOut) return this.connectServer();
+    const delay = Math.min(TURNAROUND_MS, this.be!.cfg.timeouts.connect || TURNAROUND_MS);
+    this.turnaround = setTimeout(onTurnaround, delay, this);
+  }
+
+  retryNow(): void {
+    this.turnaround = null;
+    if (!this.finished && this.phase === P_CONNECT) this.connectServer();
+  }
+
+  /* ---------------- request body ---------------- */
+
+  private requestBody(buf: Buffer, s: number, e: number): void {
+    let end = s;
+    if (this.reqKind === BODY_LENGTH) {
+      const n = Math.min(this.reqRemaining, e - s);
+      end = s + n;
+      this.reqRemaining -= n;
+      if (this.reqRemaining === 0) this.reqDone = true;
+    } else if (this.reqKind === BODY_CHUNKED) {
+      const d = this.reqDec!;
+      const r = d.feed(buf, s, e);
+      if (r < 0) {
+        // Invalid framing: the bad bytes are not forwarded; the server
+        // connection is dropped and the client gets the parser's status.
+        this.fe.fe!.ereq++;
+        return this.errorReply(d.status, 'P', this.phase === P_TXN ? 'D' : 'R');
+      }
+      end = r;
+      if (d.done) this.reqDone = true;
+    }
+    if (end > s) this.sendServer(s === 0 && end === buf.length ? buf : buf.subarray(s, end));
+    if (end < e) this.cbuf = this.cbuf === null ? buf.subarray(end, e) : Buffer.concat([this.cbuf, buf.subarray(end, e)]);
+    if (this.reqDone) this.readClient(false);
+  }
+
+  /* ---------------- response ---------------- */
+
+  serverData(buf: Buffer): void {
+    const n = buf.length;
+    this.srvLast = Date.now();
+    this.be!.be!.bout += n;
+    this.srv!.counters.bout += n;
+    if (this.resp !== null) return this.responseBody(buf, 0, n);
+    this.sbuf = this.sbuf === null ? buf : Buffer.concat([this.sbuf, buf]);
+    this.parseResponse();
+  }
+
+  private parseResponse(): void {
+    while (this.sbuf !== null && !this.finished) {
+      const buf = this.sbuf;
+      const r = parseResponseHead(buf, this.req!.methodCode, DEFAULT_H1_LIMITS, this.sscan);
+      if (r.state === 'partial') return;
+      if (r.state === 'error') {
+        this.be!.be!.eresp++;
+        this.srv!.counters.eresp++;
+        return this.errorReply(502, 'P', 'H');
+      }
+      const h = r.head;
+      this.sscan.reset();
+      const rest = r.headLength < buf.length ? buf.subarray(r.headLength) : null;
+      this.sbuf = rest;
+      if (h.status < 200 && h.status !== 101) {
+        // Interim response (100-continue, 103): forwarded as is, the final one follows.
+        this.respStarted = true;
+        this.sendClient(serializeHead(statusLine(h), h, null));
+        continue;
+      }
+      if (h.bodyKind === BODY_TUNNEL) {
+        // 101 / 2xx to CONNECT: not relayed yet (Upgrade is dropped toward the server).
+        this.be!.be!.eresp++;
+        this.srv!.counters.eresp++;
+        return this.errorReply(502, 'P', 'H');
+      }
+      this.resp = h;
+      this.sbuf = null;
+      this.respHeadAt = Date.now();
+      this.status = h.status;
+      this.respKind = h.bodyKind;
+      this.respRemaining = h.contentLength > 0 ? h.contentLength : 0;
+      if (h.bodyKind === BODY_CHUNKED) {
+        if (this.respDec === null) this.respDec = new ChunkedDecoder(true);
+        else this.respDec.reset();
+      }
+      // The client connection survives when both sides allow it and the
+      // response length does not depend on the server closing.
+      if (h.bodyKind === BODY_CLOSE) this.keepAlive = false;
+      const v11 = this.req!.version === 11;
+      const conn = this.keepAlive ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
+      this.respStarted = true;
+      this.sendClient(serializeHead(statusLine(h), h, conn));
+      if (this.finished) return;
+      if (h.bodyKind === BODY_NONE) return this.responseDone();
+      if (rest !== null) this.responseBody(rest, 0, rest.length);
+      return;
+    }
+  }
+
+  private responseBody(buf: Buffer, s: number, e: number): void {
+    let end = e;
+    let done = false;
+    if (this.respKind === BODY_LENGTH) {
+      const n = Math.min(this.respRemaining, e - s);
+      end = s + n;
+      this.respRemaining -= n;
+      done = this.respRemaining === 0;
+    } else if (this.respKind === BODY_CHUNKED) {
+      const d = this.respDec!;
+      const r = d.feed(buf, s, e);
+      if (r < 0) {
+        this.be!.be!.eresp++;
+        this.srv!.counters.eresp++;
+        this.setTerm('S', 'D');
+        return this.close();
+      }
+      end = r;
+      done = d.done;
+    } else if (this.respKind === BODY_NONE) {
+      return;
+    }
+    if (end > s) this.sendClient(s === 0 && end === buf.length ? buf : buf.subarray(s, end));
+    // Bytes after the response are ignored: the server connection closes.
+    if (done && !this.finished) this.responseDone();
+  }
+
+  serverEof(): void {
+    if (this.resp === null) {
+      // Closed before a complete response head.
+      this.be!.be!.eresp++;
+      this.srv!.counters.eresp++;
+      this.srv!.counters.srvAbrt++;
+      this.be!.be!.srvAbrt++;
+      return this.errorReply(502, 'S', 'H');
+    }
+    if (this.respKind === BODY_CLOSE) return this.responseDone();
+    // Truncated body.
+    this.srv!.counters.srvAbrt++;
+    this.be!.be!.srvAbrt++;
+    this.setTerm('S', 'D');
+    this.close();
+  }
+
+  private responseDone(): void {
+    if (!this.reqDone) this.keepAlive = false;
+    this.endTransaction();
+    if (!this.keepAlive) return this.closeClient();
+    // Next request: pipelined bytes first.
+    this.txnCount++;
+    this.resetTransaction();
+    this.waitRequest(false);
+  }
+
+  /** Log the transaction and release its server side. */
+  private endTransaction(): void {
+    this.closeServer();
+    this.clearTxnTimers();
+    this.engine.logHttp(this, this.logRecord());
+    if (this.beCounted) {
+      this.beCounted = false;
+      this.be!.beconn--;
+      this.be!.be!.scur = this.be!.beconn;
+    }
+    this.release();
+  }
+
+  private resetTransaction(): void {
+    const now = Date.now();
+    this.txnStart = now;
+    this.headStart = this.headDone = this.assignedAt = this.connectedAt = this.respHeadAt = -1;
+    this.tc = -1;
+    this.req = null;
+    this.requestLine = undefined;
+    this.toServer.length = 0;
+    this.reqKind = BODY_NONE;
+    this.reqDone = false;
+    this.sbuf = null;
+    this.resp = null;
+    this.respKind = BODY_NONE;
+    this.respStarted = false;
+    this.status = -1;
+    this.bytesIn = this.bytesOut = 0;
+    this.retries = 0;
+    this.redispatched = false;
+    this.term1 = this.term2 = '-';
+    this.srv = null;
+    this.be = null;
+    this.attempt = 0;
+    this.sscan.reset();
+    // Bytes already received for the next request count for it.
+    if (this.cbuf !== null) this.bytesIn = this.cbuf.length;
+  }
+
+  private logRecord(): LogRecord {
+    const now = Date.now();
+    const ti = this.headStart >= 0 ? this.headStart - this.txnStart : -1;
+    return {
+      clientIp: this.clientIp, clientPort: this.clientPort,
+      acceptTime: this.txnStart,
+      frontend: this.fe.cfg.name,
+      backend: this.be?.cfg.name ?? this.fe.cfg.name,
+      server: this.srv?.cfg.name ?? '<NOSRV>',
+      th: 0,
+      ti,
+      tR: this.headDone >= 0 ? this.headDone - this.headStart : -1,
+      tw: this.assignedAt >= 0 ? this.assignedAt - this.headDone : -1,
+      tc: this.tc,
+      tr: this.respHeadAt >= 0 ? this.respHeadAt - this.connectedAt : -1,
+      tt: now - this.txnStart,
+      status: this.status,
+      requestLine: this.requestLine,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      termState: this.term1 + this.term2,
+      actconn: this.engine.actconn, feconn: this.fe.feconn, beconn: this.be?.beconn ?? 0, srvConn: this.srv?.cur ?? 0,
+      retries: this.retries, redispatched: this.redispatched,
+      srvQueue: 0, backendQueue: 0,
+    };
+  }
+
+  /* ---------------- writes ---------------- */
+
+  private sendClient(buf: Buffer): void {
+    const n = buf.length;
+    this.bytesOut += n;
+    this.fe.fe!.bout += n;
+    this.write(this.client, buf, true);
+  }
+
+  private sendServer(buf: Buffer): void {
+    if (this.phase !== P_TXN) { this.toServer.push(buf); return; }
+    const n = buf.length;
+    this.be!.be!.bin += n;
+    this.srv!.counters.bin += n;
+    this.write(this.server, buf, false);
+  }
+
+  private write(h: RawStream | null, buf: Buffer, toClient: boolean): void {
+    if (h === null || buf.length === 0) return;
+    const req = new WriteWrap() as WriteReq;
+    req.handle = h;
+    req.oncomplete = onWriteDone;
+    req.async = false;
+    req[kStream] = this;
+    req[kToClient] = toClient;
+    const err = h.writeBuffer(req, buf);
+    if (err) return this.writeError(toClient);
+    if (toClient) this.cliLast = Date.now(); else this.srvLast = Date.now();
+    if (lastWriteWasAsync()) {
+      // Keep the bytes alive until written; stop reading the other side until then.
+      req.buffer = buf;
+      if (toClient) { this.cliPending++; this.readServer(this.srvReading); }
+      else { this.srvPending++; this.readClient(this.cliReading); }
+    }
+  }
+
+  writeDone(toClient: boolean, status: number): void {
+    if (this.finished) return;
+    if (toClient) this.cliPending--; else this.srvPending--;
+    if (status < 0) return this.writeError(toClient);
+    if (toClient) {
+      this.cliLast = Date.now();
+      if (this.cliPending === 0) this.readServer(this.srvReading);
+    } else {
+      this.srvLast = Date.now();
+      if (this.srvPending === 0) this.readClient(this.cliReading);
+    }
+  }
+
+  private writeError(toClient: boolean): void {
+    if (this.finished) return;
+    if (toClient) this.setTerm('C', this.phase === P_HEAD ? 'R' : 'D');
+    else this.setTerm('S', this.resp === null ? 'H' : 'D');
+    this.close();
+  }
+
+  /**
+   * Whether we want to read a side; reading really happens only while the
+   * opposite direction has no write pending (backpressure).
+   */
+  private readClient(want: boolean): void {
+    const h = this.client;
+    if (h === null) return;
+    const on = want && this.srvPending === 0;
+    if (on && !this.cliReading) h.readStart();
+    else if (!on && this.cliReading) h.readStop();
+    this.cliReading = on;
+    if (want && !on) this.cliReading = false;
+  }
+
+  private readServer(want: boolean): void {
+    const h = this.server;
+    if (h === null) return;
+    const on = want && this.cliPending === 0;
+    if (on && !this.srvReading) h.readStart();
+    else if (!on && this.srvReading) h.readStop();
+    this.srvReading = on;
+  }
+
+  /* ---------------- client events ---------------- */
+
+  clientEof(): void {
+    this.readClient(false);
+    if (this.phase === P_HEAD) {
+      if (this.headStart < 0) return this.close(); // idle connection closed: nothing to log
+      this.setTerm('C', 'R');
+      return this.close();
+    }
+    if (this.phase === P_CLOSING) return;
+    if (!this.reqDone) {
+      this.setTerm('C', this.phase === P_CONNECT ? 'C' : 'D');
+      if (this.be !== null) this.be.be!.cliAbrt++;
+      if (this.srv !== null) this.srv.counters.cliAbrt++;
+      return this.close();
+    }
+    // A FIN after a complete request: the response still goes out, then close.
+    this.keepAlive = false;
+  }
+
+  clientReadError(): void {
+    this.setTerm('C', this.phase === P_HEAD ? 'R' : 'D');
+    this.close();
+  }
+
+  /* ---------------- timeouts ---------------- */
+
+  private armClientTimer(ms: number): void {
+    this.cliTimeout = ms;
+    if (this.cliTimer) { clearTimeout(this.cliTimer); this.cliTimer = null; }
+    if (ms > 0) this.cliTimer = setTimeout(onClientTimer, ms, this);
+  }
+
+  private armServerTimer(ms: number): void {
+    this.srvTimeout = ms;
+    if (this.srvTimer) { clearTimeout(this.srvTimer); this.srvTimer = null; }
+    if (ms > 0) this.srvTimer = setTimeout(onServerTimer, ms, this);
+  }
+
+  clientTimer(): void {
+    this.cliTimer = null;
+    if (this.finished) return;
+    const idle = Date.now() - this.cliLast;
+    // Waiting for the response with the request sent: only the server's timeout applies.
+    if (idle < this.cliTimeout || (this.phase === P_TXN && this.reqDone && this.cliPending === 0)) {
+      this.cliTimer = setTimeout(onClientTimer, Math.max(1, this.cliTimeout - idle), this);
+      return;
+    }
+    this.setTerm('c', this.phase === P_HEAD ? 'R' : 'D');
+    this.close();
+  }
+
+  serverTimer(): void {
+    this.srvTimer = null;
+    if (this.finished || this.phase !== P_TXN) return;
+    const idle = Date.now() - this.srvLast;
+    if (idle < this.srvTimeout) {
+      this.srvTimer = setTimeout(onServerTimer, this.srvTimeout - idle, this);
+      return;
+    }
+    if (!this.respStarted) return this.errorReply(504, 's', 'H');
+    this.setTerm('s', 'D');
+    this.close();
+  }
+
+  private clearTxnTimers(): void {
+    if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
+    if (this.turnaround) { clearTimeout(this.turnaround); this.turnaround = null; }
+    if (this.srvTimer) { clearTimeout(this.srvTimer); this.srvTimer = null; }
+    if (this.cliTimer) { clearTimeout(this.cliTimer); this.cliTimer = null; }
+  }
+
+  /* ---------------- end ---------------- */
+
+  private setTerm(a: string, b: string): void {
+    if (this.term1 === '-') { this.term1 = a; this.term2 = b; }
+  }
+
+  /**
+   * An error the proxy answers itself once a stream exists (502, 503,
+   * 504, a bad chunked request body): the proxy's page (errorfile), then close.
+   */
+  private errorReply(status: number, t1: string, t2: string): void {
+    this.setTerm(t1, t2);
+    this.status = status;
+    if (this.respStarted) return this.close();
+    const r = errorReplyFor(this.fe.cfg, this.be?.cfg ?? null, status);
+    this.closeServer();
+    this.replyAndClose(r === undefined ? undefined : r.close);
+  }
+
+  /** Send `msg` (may be empty / undefined: nothing), log, then close once it is flushed. */
+  private replyAndClose(msg: Buffer | undefined): void {
+    this.keepAlive = false;
+    if (msg !== undefined && msg.length > 0) this.sendClient(msg);
+    if (this.finished) return;
+    this.endTransaction();
+    this.closeClient();
+  }
+
+  /** Shut our write side toward the client once pending writes are out, then close. */
+  private closeClient(): void {
+    this.phase = P_CLOSING;
+    this.readClient(false);
+    if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
+    const h = this.client;
+    if (h === null) return this.close();
+    this.cliLast = Date.now();
+    this.armClientTimer(this.fe.cfg.timeouts.client);
+    const req = new ShutdownWrap() as ShutdownReq;
+    req.handle = h;
+    req.oncomplete = onShutdown;
+    req[kStream] = this;
+    if (h.shutdown(req) !== 0) this.close();
+  }
+
+  private closeServer(): void {
+    const h = this.server;
+    if (h === null) return;
+    h.onread = ignoreRead;
+    h.close();
+    this.server = null;
+    this.srvReading = false;
+    this.srvPending = 0;
+  }
+
+  /** Hard stop (hard-stop-after, fast stop). */
+  kill(): void {
+    this.setTerm('K', this.phase === P_TXN ? 'D' : 'C');
+    this.close();
+  }
+
+  close(): void {
+    if (this.finished) return;
+    // A transaction that had begun is logged (an idle connection is not).
+    const logIt = this.phase !== P_CLOSING && (this.headStart >= 0 || this.phase !== P_HEAD);
+    if (logIt) this.endTransaction();
+    this.finished = true;
+    this.closeServer();
+    this.clearTxnTimers();
+    if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
+    const h = this.client;
+    if (h !== null) { h.onread = ignoreRead; h.close(); this.client = null; }
+    if (this.beCounted) {
+      this.beCounted = false;
+      this.be!.beconn--;
+      this.be!.be!.scur = this.be!.beconn;
+    }
+    this.release();
+    this.srv = null;
+    this.engine.streamEnded(this);
+  }
+}
+
+/* ---------------- serialisation ---------------- */
+
+/** Hop-by-hop fields (RFC 9110 §7.6.1) and the ones Connection names; framing fields are kept. */
+function stripHopByHop(list: HeaderList, tokens: string[] | null): void {
+  for (let i = list.count - 1; i >= 0; i--) {
+    if (list.nameIs(i, 'connection') || list.nameIs(i, 'keep-alive') || list.nameIs(i, 'proxy-connection') ||
+      list.nameIs(i, 'te') || list.nameIs(i, 'upgrade')) {
+      list.removeAt(i);
+      continue;
+    }
+    if (tokens !== null) {
+      for (let k = 0; k < tokens.length; k++) {
+        const t = tokens[k];
+        // Never let a Connection token remove the framing or the Host.
+        if (t === 'content-length' || t === 'transfer-encoding' || t === 'host') continue;
+        if (list.nameIs(i, t)) { list.removeAt(i); break; }
+      }
+    }
+  }
+}
+
+/** Start line, the fields minus hop-by-hop ones, `connection: <conn>` when given, empty line. */
+function serializeHead(startLine: string, h: MessageHead, conn: string | null): Buffer {
+  const list = h.headers;
+  stripHopByHop(list, h.connectionTokens);
+  let len = startLine.length + 2 + list.byteLength() + 2;
+  if (conn !== null) len += CONNECTION_PREFIX.length + conn.length + 2;
+  const out = Buffer.allocUnsafe(len);
+  let off = out.write(startLine, 0, 'latin1');
+  out[off++] = CR; out[off++] = LF;
+  off = list.writeTo(out, off);
+  if (conn !== null) {
+    off += out.write(CONNECTION_PREFIX, off, 'latin1');
+    off += out.write(conn, off, 'latin1');
+    out[off++] = CR; out[off++] = LF;
+  }
+  out[off++] = CR; out[off++] = LF;
+  return out;
+}
+
+/** The status line as received, version included (HAProxy keeps the server's version). */
+function statusLine(h: ResponseHead): string {
+  return (h.version === 11 ? 'HTTP/1.1 ' : 'HTTP/1.0 ') + h.status + ' ' + h.reason;
+}
+
+/* ---------------- handlers ---------------- */
+
+/** onread must stay a function (a native accessor asserts it). */
+function ignoreRead(): void { /* closing */ }
+
+function onClientRead(this: RawStream, ab: ArrayBuffer | undefined): void {
+  const st = this[kStream] as HttpStream | undefined;
+  if (!st) return;
+  const n = readResult();
+  if (n > 0) return st.clientData(readBytes(ab!, n));
+  if (n === UV_EOF) return st.clientEof();
+  if (n < 0) st.clientReadError();
+}
+
+function onServerRead(this: RawStream, ab: ArrayBuffer | undefined): void {
+  const st = this[kStream] as HttpStream | undefined;
+  if (!st) return;
+  const n = readResult();
+  if (n > 0) return st.serverData(readBytes(ab!, n));
+  if (n < 0) st.serverEof();
+}
+
+function onWriteDone(this: WriteReq, status: number): void {
+  this.buffer = null;
+  (this[kStream] as HttpStream).writeDone(this[kToClient] as boolean, status);
+}
+
+function onShutdown(this: ShutdownReq): void {
+  (this[kStream] as HttpStream).close();
+}
+
+function onConnect(this: ConnectReq, status: number): void {
+  (this[kStream] as HttpStream).connectDone(this[kAttempt] as number, status);
+}
+
+function connectFailedNT(st: HttpStream, attempt: number): void { st.connectFailed(attempt, false); }
+function onConnectTimeout(st: HttpStream, attempt: number): void { st.connectFailed(attempt, true); }
+function onTurnaround(st: HttpStream): void { st.retryNow(); }
+function onHeadTimer(st: HttpStream): void { st.headTimeout(); }
+function onClientTimer(st: HttpStream): void { st.clientTimer(); }
+function onServerTimer(st: HttpStream): void { st.serverTimer(); }
