@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Load bench: Switchyard vs HAProxy in front of one nginx origin, same run.
-#   bash bench/run.sh [tcp]        (from the repo root, after pnpm install && pnpm build)
+# Load bench: Switchyard vs HAProxy (and more) in front of one nginx origin, same run.
+#   bash bench/run.sh [tcp|http]   (from the repo root, after pnpm install && pnpm build; default tcp)
 # Env: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_PORT_BASE (just above the ephemeral port range),
 #      BENCH_DIRECT (1: also measure nginx without a proxy), BENCH_RETRIES (1),
-#      BENCH_SWITCHYARD (path of the switchyard binary), BENCH_KEEP_TMP (0).
+#      BENCH_SWITCHYARD (path of the switchyard binary), BENCH_KEEP_TMP (0),
+#      BENCH_NODE_HTTP_PROXY (1; http only: 0 skips node-http-proxy and its npm install).
 # See bench/README.md for what each number means.
 set -euo pipefail
 
 MODE="${1:-tcp}"
 case "$MODE" in
   tcp) DRIVER_FILE=tcp-mode.mjs ;;
-  -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-  *) echo "bench/run.sh: unknown mode '$MODE' (supported: tcp)" >&2; exit 2 ;;
+  http) DRIVER_FILE=http-mode.mjs ;;
+  -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+  *) echo "bench/run.sh: unknown mode '$MODE' (supported: tcp, http)" >&2; exit 2 ;;
 esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -83,7 +85,7 @@ trap 'exit 143' TERM
 
 # The command line recorded in the report, with any overrides in effect.
 cmd="bash bench/run.sh $MODE"
-for v in BENCH_SECONDS BENCH_WARMUP BENCH_RETRIES BENCH_PORT_BASE BENCH_DIRECT BENCH_SWITCHYARD; do
+for v in BENCH_SECONDS BENCH_WARMUP BENCH_RETRIES BENCH_PORT_BASE BENCH_DIRECT BENCH_SWITCHYARD BENCH_NODE_HTTP_PROXY; do
   if [[ -n "${!v:-}" ]]; then cmd="$v=${!v} $cmd"; fi
 done
 export BENCH_COMMAND="$cmd"

@@ -41,10 +41,11 @@ export function versionOf(bin, flag = '-v') {
 }
 
 // Writes the config, starts the proxy pinned to `core` and waits until its
-// frontend accepts. Returns { ok, proc, reason }.
-export async function startProxy(def, { dir, core, tag, port, originPort, nbthread, statsSocket, timeoutMs = 10000 }) {
+// frontend accepts. Returns { ok, proc, cfg, cfgText, reason }.
+// `config` builds the config text (default: tcpConfig; HTTP mode passes httpConfig).
+export async function startProxy(def, { dir, core, tag, port, originPort, nbthread, statsSocket, config = tcpConfig, timeoutMs = 10000 }) {
   const cfg = `${dir}/${tag}.cfg`;
-  const text = tcpConfig({ port, originPort, nbthread, statsSocket });
+  const text = config({ port, originPort, nbthread, statsSocket });
   writeFileSync(cfg, text);
   const logBase = `${dir}/${tag}`;
   const proc = startPinned(core, def.bin, def.args(cfg), { logBase });
