@@ -87,6 +87,10 @@ export interface ServerOptions {
   maxconn: number;
   backup: boolean;
   disabled: boolean;
+  /** `pool-max-conn`: idle connections kept per worker (-1 unlimited, the default; 0 none). */
+  poolMaxConn?: number;
+  /** `pool-purge-delay` in ms (default 5000; 0 keeps none). */
+  poolPurgeDelay?: number;
 }
 
 export interface ServerConfig extends SourceRef, ServerOptions {
@@ -145,6 +149,14 @@ export interface ProxyConfig extends SourceRef {
 export interface ProxyOptions {
   tcplog: boolean;
   dontlognull: boolean;
+  /** `http-reuse` (backends; default safe). */
+  httpReuse?: 'never' | 'safe' | 'aggressive' | 'always';
+  /**
+   * HTTP connection mode (configuration.txt 4): `option http-keep-alive`
+   * (default), `http-server-close`, `httpclose`. Frontend and backend
+   * combine: the more closing one wins.
+   */
+  httpConnMode?: 'keep-alive' | 'server-close' | 'close';
 }
 
 export interface StatsSocketConfig extends SourceRef {

@@ -43,6 +43,8 @@ export class Engine implements ListenerHost {
   /** Each frontend's log-format, compiled once (null: no end-of-stream line). */
   private readonly logFormats: Array<CompiledLogFormat | null>;
   private stopping = false;
+  /** Stopping: server connections are no longer parked. */
+  get isStopping(): boolean { return this.stopping; }
   private onIdle: (() => void) | null = null;
   private pausedForGlobal = false;
 
@@ -196,7 +198,10 @@ export class Engine implements ListenerHost {
 
   setServerState(p: number, s: number, st: ServerRuntimeState): void {
     const srv = this.proxies[p]?.servers[s];
-    if (srv) srv.state = st;
+    if (!srv) return;
+    srv.state = st;
+    // A server leaving service keeps no idle connections (HAProxy purges them too).
+    if (srv.weight() === 0) srv.pool.closeAll();
   }
 
   stats(): WorkerStats {
@@ -217,6 +222,7 @@ export class Engine implements ListenerHost {
   stop(graceful: boolean, hardStopAfter: number): Promise<void> {
     this.stopping = true;
     for (const l of this.listeners.values()) l.stop();
+    for (const p of this.proxies) for (const s of p.servers) s.pool.closeAll();
     if (!graceful) for (const st of this.streams) st.kill();
     return new Promise<void>(resolve => {
       let timer: NodeJS.Timeout | null = null;

@@ -1,8 +1,18 @@
 /**
  * An HTTP-mode client connection on raw libuv handles (see raw-handle.ts):
  * HTTP/1.1 transactions one after another (keep-alive, pipelining), each
- * relayed to a NEW server connection (`Connection: close` toward the server;
- * pooling and http-reuse come later).
+ * relayed on a server connection taken from the server's idle pool
+ * (backend/server-pool.ts, `http-reuse`) or newly opened. Requests go out
+ * keep-alive unless the client asked to close or the connection mode
+ * (`option http-server-close` / `httpclose`) says otherwise; after a complete
+ * response whose length did not depend on the close, with no
+ * `connection: close` from the server, the connection is parked again.
+ *
+ * A reused connection may have been closed by the server just as the request
+ * went out. When it fails before any response byte, an idempotent request
+ * (RFC 9110 §9.2.2) whose bytes are still held (≤ RETRY_MAX) is sent once
+ * more on a new connection; anything else gets a 502: a request is never
+ * delivered twice unless it is idempotent.
  *
  * One transaction: read the request head (h1.ts; a malformed request gets
  * the parser's status and the connection closes: it never reaches a
@@ -23,7 +33,8 @@
  * Handlers are module-level functions; a handle or request finds its stream
  * through a symbol, so a connection allocates no closures.
  */
-import type { ProxyRuntime, ServerRuntime } from './proxy-runtime';
+import { type ProxyRuntime, type ServerRuntime, CONN_KEEP_ALIVE, CONN_CLOSE } from './proxy-runtime';
+import { type IdleConn, REUSE_NEVER, REUSE_AGGRESSIVE, REUSE_ALWAYS } from '../backend/server-pool';
 import type { Engine } from './engine';
 import type { ListenerRuntime } from './listener';
 import {
@@ -35,6 +46,7 @@ import {
   parseRequestHead, parseResponseHead, HeadScan, DEFAULT_H1_LIMITS,
   type RequestHead, type ResponseHead, type MessageHead,
   BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE, BODY_TUNNEL, METH_CONNECT,
+  METH_GET, METH_HEAD, METH_PUT, METH_DELETE, METH_OPTIONS, METH_TRACE,
 } from '../http/h1';
 import { ChunkedDecoder } from '../http/chunked';
 import type { HeaderList } from '../http/headers';
@@ -44,6 +56,13 @@ import type { LogRecord } from '../log/log-format';
 const kStream = Symbol('switchyard.http.stream');
 const kToClient = Symbol('switchyard.http.toClient');
 const kAttempt = Symbol('switchyard.http.attempt');
+
+/**
+ * Request bytes kept for a retry on a new connection (HAProxy keeps the
+ * request in its buffer for l7 retries: tune.bufsize). Larger requests are
+ * not retried.
+ */
+const RETRY_MAX = 16384;
 
 /** HAProxy's connect "turn-around" delay after an immediate connection error. */
 const TURNAROUND_MS = 1000;
@@ -120,6 +139,25 @@ export class HttpStream {
   private attempt = 0;
   /** This transaction is counted in its backend's beconn. */
   private beCounted = false;
+
+  /* ---- server connection reuse ---- */
+  /** The request asks the server to keep the connection (keep-alive toward it). */
+  private srvKeep = false;
+  /** The current server connection came from the idle pool. */
+  private reused = false;
+  /** Transactions completed on the current server connection before this one. */
+  private srvUses = 0;
+  /** Some byte came from the server for this transaction. */
+  private respAny = false;
+  /** The response ended exactly at its framing: the connection can be parked. */
+  private respClean = false;
+  /** Already retried once after a reused connection failed. */
+  private reuseRetried = false;
+  /** Request bytes sent so far, kept for that retry (idempotent requests only; null: none). */
+  private reqCopy: Buffer[] | null = null;
+  private reqCopyLen = 0;
+  /** This session's previous server connection, parked in its server's pool. */
+  private own: IdleConn | null = null;
 
   /* ---- timers ---- */
   /** http-request / http-keep-alive: a deadline, not inactivity. */
@@ -231,6 +269,16 @@ export class HttpStream {
     this.readClient(false);
     this.phase = P_CONNECT;
     this.keepAlive = h.keepAlive;
+    // Connection mode (configuration.txt 4): the more closing of the
+    // frontend's and the backend's wins.
+    const be = this.fe.defaultBackend;
+    const mode = be !== null && be.connMode > this.fe.connMode ? be.connMode : this.fe.connMode;
+    if (mode === CONN_CLOSE) this.keepAlive = false;
+    this.srvKeep = mode === CONN_KEEP_ALIVE && h.keepAlive;
+    const m = h.methodCode;
+    const idempotent = m === METH_GET || m === METH_HEAD || m === METH_OPTIONS || m === METH_PUT || m === METH_DELETE || m === METH_TRACE;
+    this.reqCopy = idempotent ? [] : null;
+    this.reqCopyLen = 0;
     if (h.methodCode === METH_CONNECT || h.connUpgrade) {
       // Tunnels (CONNECT, Upgrade) are not relayed yet.
       this.status = 501;
@@ -244,7 +292,8 @@ export class HttpStream {
       else this.reqDec.reset();
     }
     this.reqDone = h.bodyKind === BODY_NONE;
-    this.toServer.push(serializeHead(this.requestLine, h, h.version === 11 ? 'close' : null));
+    const v11 = h.version === 11;
+    this.queueRequest(serializeHead(this.requestLine, h, this.srvKeep ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null)));
     // Body bytes that came with the head are checked before any server is
     // contacted, so that a bad chunked body read at once reaches nobody.
     const rest = this.cbuf;
@@ -273,7 +322,44 @@ export class HttpStream {
     if (!srv) return this.errorReply(503, 'S', 'C');
     this.assignedAt = Date.now();
     this.assign(srv);
-    this.connectServer();
+    this.takeServerConnection();
+  }
+
+  /**
+   * A parked connection when `http-reuse` allows one (HAProxy's
+   * connect_server() reuse decision), else a new connection: the session's
+   * own previous connection first (any mode); then with `safe` any shared
+   * one, but not for the first request of the session; `aggressive` lets
+   * a first request use only connections that served two transactions or
+   * more (proven reusable); `always` any.
+   */
+  private takeServerConnection(): void {
+    const srv = this.srv!;
+    const pool = srv.pool;
+    let ic: IdleConn | null = null;
+    const own = this.own;
+    if (own !== null) {
+      this.own = null;
+      if (own.pool === pool) ic = pool.takeEntry(own);
+      // A private connection to another server is of no use to anyone.
+      else if (!own.shared) own.pool.drop(own);
+      else if (own.owner === this) own.owner = null;
+    }
+    const reuse = this.be!.reuse;
+    if (ic === null && reuse !== REUSE_NEVER && this.srvKeep) {
+      if (this.txnCount > 0 || reuse === REUSE_ALWAYS) ic = pool.takeShared(0);
+      else if (reuse === REUSE_AGGRESSIVE) ic = pool.takeShared(2);
+    }
+    if (ic === null) return this.connectServer();
+    const h = ic.handle;
+    this.reused = true;
+    this.srvUses = ic.uses;
+    h[kStream] = this;
+    h[kToClient] = false;
+    this.server = h;
+    this.srvReading = false;
+    this.connectStart = Date.now();
+    this.connected(this.connectStart);
   }
 
   private assign(srv: ServerRuntime): void {
@@ -312,6 +398,8 @@ export class HttpStream {
     req[kAttempt] = this.attempt;
     const port = cfg.port || localAddress(this.client!).port;
     const err = cfg.family === 6 ? h.connect6!(req, cfg.ip, port) : h.connect!(req, cfg.ip, port);
+    this.reused = false;
+    this.srvUses = 0;
     if (err) {
       process.nextTick(connectFailedNT, this, this.attempt);
       return;
@@ -324,7 +412,11 @@ export class HttpStream {
     if (attempt !== this.attempt || this.finished || this.phase !== P_CONNECT) return;
     if (status < 0) return this.connectFailed(attempt, false);
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
-    const now = Date.now();
+    this.connected(Date.now());
+  }
+
+  /** The server connection is ready (new or reused): send what is queued. */
+  private connected(now: number): void {
     this.connectedAt = now;
     this.tc = now - this.connectStart;
     this.phase = P_TXN;
@@ -335,7 +427,11 @@ export class HttpStream {
     this.armServerTimer(this.be!.cfg.timeouts.server);
     this.readServer(true);
     const queued = this.toServer;
-    for (let i = 0; i < queued.length && !this.finished; i++) this.sendServer(queued[i]);
+    for (let i = 0; i < queued.length; i++) {
+      // A reused connection that failed at once: the retry holds every byte.
+      if (this.finished || this.server !== h) return;
+      this.sendServer(queued[i]);
+    }
     queued.length = 0;
     if (!this.finished && !this.reqDone) this.readClient(true);
   }
@@ -393,7 +489,7 @@ export class HttpStream {
       end = r;
       if (d.done) this.reqDone = true;
     }
-    if (end > s) this.sendServer(s === 0 && end === buf.length ? buf : buf.subarray(s, end));
+    if (end > s) this.queueRequest(s === 0 && end === buf.length ? buf : buf.subarray(s, end));
     if (end < e) this.cbuf = this.cbuf === null ? buf.subarray(end, e) : Buffer.concat([this.cbuf, buf.subarray(end, e)]);
     if (this.reqDone) this.readClient(false);
   }
@@ -402,6 +498,7 @@ export class HttpStream {
 
   serverData(buf: Buffer): void {
     const n = buf.length;
+    this.respAny = true;
     this.srvLast = Date.now();
     this.be!.be!.bout += n;
     this.srv!.counters.bout += n;
@@ -454,7 +551,7 @@ export class HttpStream {
       this.respStarted = true;
       this.sendClient(serializeHead(statusLine(h), h, conn));
       if (this.finished) return;
-      if (h.bodyKind === BODY_NONE) return this.responseDone();
+      if (h.bodyKind === BODY_NONE) { this.respClean = rest === null; return this.responseDone(); }
       if (rest !== null) this.responseBody(rest, 0, rest.length);
       return;
     }
@@ -484,11 +581,12 @@ export class HttpStream {
     }
     if (end > s) this.sendClient(s === 0 && end === buf.length ? buf : buf.subarray(s, end));
     // Bytes after the response are ignored: the server connection closes.
-    if (done && !this.finished) this.responseDone();
+    if (done && !this.finished) { this.respClean = end === e; this.responseDone(); }
   }
 
   serverEof(): void {
     if (this.resp === null) {
+      if (this.reusedFailed()) return;
       // Closed before a complete response head.
       this.be!.be!.eresp++;
       this.srv!.counters.eresp++;
@@ -514,9 +612,85 @@ export class HttpStream {
     this.waitRequest(false);
   }
 
+  /** Request bytes toward the server, kept for a retry while small enough. */
+  private queueRequest(buf: Buffer): void {
+    const copy = this.reqCopy;
+    if (copy !== null) {
+      this.reqCopyLen += buf.length;
+      if (this.reqCopyLen > RETRY_MAX) this.reqCopy = null;
+      else copy.push(buf);
+    }
+    this.sendServer(buf);
+  }
+
+  /**
+   * The server connection failed (EOF, reset, write error) before any
+   * response byte. On a reused connection that is the keep-alive race, not
+   * a server failure: an idempotent request still held is sent once more on
+   * a new connection; anything else gets a 502 (it may have been processed).
+   * Returns false when the connection was a new one (normal error path).
+   */
+  private reusedFailed(): boolean {
+    if (!this.reused || this.respAny || this.finished) return false;
+    this.closeServer();
+    this.reused = false;
+    const copy = this.reqCopy;
+    if (copy === null || this.reuseRetried) {
+      this.be!.be!.eresp++;
+      this.srv!.counters.eresp++;
+      this.errorReply(502, 'S', 'H');
+      return true;
+    }
+    this.reuseRetried = true;
+    this.reqCopy = null;
+    this.retries++;
+    if (this.srvTimer) { clearTimeout(this.srvTimer); this.srvTimer = null; }
+    this.sbuf = null;
+    this.sscan.reset();
+    this.toServer = copy;
+    this.phase = P_CONNECT;
+    // Body bytes wait in the socket until the new connection is up (connected() resumes).
+    this.readClient(false);
+    this.connectServer();
+    return true;
+  }
+
+  /**
+   * Park the server connection when the transaction left it reusable,
+   * else close it. Reusable: we asked for keep-alive, the server did not
+   * refuse it, the response ended at its framing, the request went out whole.
+   */
+  private releaseServer(): void {
+    const h = this.server;
+    if (h === null) return;
+    const srv = this.srv;
+    const resp = this.resp;
+    if (srv === null || resp === null || !resp.keepAlive || !this.respClean || !this.srvKeep || !this.reqDone ||
+      this.srvPending !== 0 || this.finished || this.engine.isStopping) return this.closeServer();
+    const shared = this.be!.reuse !== REUSE_NEVER;
+    // A private connection is only worth keeping for this session's next request.
+    if (!shared && !this.keepAlive) return this.closeServer();
+    if (this.srvReading) h.readStop();
+    h[kStream] = undefined;
+    this.server = null;
+    this.srvReading = false;
+    const ic = srv.pool.put(h, this.srvUses + 1, shared, this.keepAlive ? this : null);
+    if (ic === null) { h.onread = ignoreRead; h.close(); return; }
+    if (this.keepAlive) this.own = ic;
+  }
+
+  /** The session ends: its private idle connection goes, a shared one stays for others. */
+  private dropOwn(): void {
+    const own = this.own;
+    if (own === null) return;
+    this.own = null;
+    if (!own.shared) own.pool.drop(own);
+    else if (own.owner === this) own.owner = null;
+  }
+
   /** Log the transaction and release its server side. */
   private endTransaction(): void {
-    this.closeServer();
+    this.releaseServer();
     this.clearTxnTimers();
     this.engine.logHttp(this, this.logRecord());
     if (this.beCounted) {
@@ -549,6 +723,11 @@ export class HttpStream {
     this.srv = null;
     this.be = null;
     this.attempt = 0;
+    this.reused = false;
+    this.srvUses = 0;
+    this.respAny = this.respClean = this.reuseRetried = false;
+    this.reqCopy = null;
+    this.reqCopyLen = 0;
     this.sscan.reset();
     // Bytes already received for the next request count for it.
     if (this.cbuf !== null) this.bytesIn = this.cbuf.length;
@@ -632,6 +811,7 @@ export class HttpStream {
 
   private writeError(toClient: boolean): void {
     if (this.finished) return;
+    if (!toClient && this.resp === null && this.reusedFailed()) return;
     if (toClient) this.setTerm('C', this.phase === P_HEAD ? 'R' : 'D');
     else this.setTerm('S', this.resp === null ? 'H' : 'D');
     this.close();
@@ -794,6 +974,7 @@ export class HttpStream {
 
   close(): void {
     if (this.finished) return;
+    this.dropOwn();
     // A transaction that had begun is logged (an idle connection is not).
     const logIt = this.phase !== P_CLOSING && (this.headStart >= 0 || this.phase !== P_HEAD);
     if (logIt) this.endTransaction();
@@ -883,7 +1064,10 @@ function onServerRead(this: RawStream, ab: ArrayBuffer | undefined): void {
 
 function onWriteDone(this: WriteReq, status: number): void {
   this.buffer = null;
-  (this[kStream] as HttpStream).writeDone(this[kToClient] as boolean, status);
+  const st = this[kStream] as HttpStream;
+  // A write to a server connection that was dropped (retry, reuse) concerns nobody.
+  if (this[kToClient] === false && this.handle !== st.server) return;
+  st.writeDone(this[kToClient] as boolean, status);
 }
 
 function onShutdown(this: ShutdownReq): void {

@@ -7,15 +7,19 @@ import type { CompiledConfig, ProxyConfig, ServerConfig } from '../config/compil
 import { newBackendCounters, newFrontendCounters, newServerCounters, type BackendCounters, type FrontendCounters, type ServerCounters, type ProxyStats } from '../stats/counters';
 import { serverUsable, type ServerRuntimeState, type ServerStateTable, ADMF_CMAINT, ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED } from '../proxy/server-state';
 import { SmoothRoundRobin } from '../backend/lb-roundrobin';
+import { ServerPool, reuseMode, DEFAULT_PURGE_DELAY } from '../backend/server-pool';
 
 export class ServerRuntime {
   readonly counters: ServerCounters = newServerCounters();
   /** Connections to this server from this worker. */
   cur = 0;
   state: ServerRuntimeState;
+  /** Idle connections to this server (mode http). */
+  readonly pool: ServerPool;
 
   constructor(readonly cfg: ServerConfig, readonly index: number, state: ServerRuntimeState | undefined) {
     this.state = state ?? initialServerState(cfg);
+    this.pool = new ServerPool(cfg.poolMaxConn ?? -1, cfg.poolPurgeDelay ?? DEFAULT_PURGE_DELAY);
   }
 
   /** Weight for the load balancer: 0 when not usable. */
@@ -31,6 +35,11 @@ export function initialServerState(cfg: ServerConfig): ServerRuntimeState {
     : { admin: 0, op: SRV_ST_RUNNING, uweight: cfg.weight, iweight: cfg.weight, lastChange: Date.now() };
 }
 
+/** HTTP connection modes, ordered: frontend and backend combine to the larger. */
+export const CONN_KEEP_ALIVE = 0;
+export const CONN_SERVER_CLOSE = 1;
+export const CONN_CLOSE = 2;
+
 export class ProxyRuntime {
   readonly fe: FrontendCounters | null;
   readonly be: BackendCounters | null;
@@ -44,6 +53,10 @@ export class ProxyRuntime {
   defaultBackend: ProxyRuntime | null = null;
   /** This worker's share of the frontend's maxconn (0 = none). */
   maxconn = 0;
+  /** REUSE_* of `http-reuse`. */
+  readonly reuse: number;
+  /** CONN_* of the http connection mode options. */
+  readonly connMode: number;
 
   constructor(readonly cfg: ProxyConfig, readonly index: number, states: ServerRuntimeState[] | undefined) {
     this.fe = cfg.cap.fe ? newFrontendCounters() : null;
@@ -51,6 +64,9 @@ export class ProxyRuntime {
     this.servers = cfg.servers.map((s, i) => new ServerRuntime(s, i, states?.[i]));
     this.active = new SmoothRoundRobin(this.servers.filter(s => !s.cfg.backup));
     this.backups = this.servers.filter(s => s.cfg.backup);
+    this.reuse = reuseMode(cfg.options.httpReuse);
+    const m = cfg.options.httpConnMode;
+    this.connMode = m === 'close' ? CONN_CLOSE : m === 'server-close' ? CONN_SERVER_CLOSE : CONN_KEEP_ALIVE;
   }
 
   /**

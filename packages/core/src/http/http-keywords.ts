@@ -1,11 +1,14 @@
 /**
- * Keywords of HTTP mode's stream: the HTTP timeouts (configuration.txt 4.2).
+ * Keywords of HTTP mode's stream: the HTTP timeouts (configuration.txt 4.2)
+ * and the connection mode options (`option http-keep-alive`,
+ * `http-server-close`, `httpclose`; configuration.txt 4 "HTTP connection
+ * management").
  * `timeout http-request` bounds the time to receive a whole request head;
  * `timeout http-keep-alive` bounds the idle time between two requests of a
  * keep-alive connection (it falls back to http-request, then client).
  */
-import { registerKeywords, type KeywordContext, type SectionKind } from '../registry';
-import type { Timeouts } from '../config/compiled';
+import { registerKeywords, PROXY_SECTIONS, type KeywordContext, type SectionKind } from '../registry';
+import type { Timeouts, ProxyOptions } from '../config/compiled';
 import { parseTime } from '../config/args';
 
 const FE: SectionKind[] = ['defaults', 'frontend', 'listen'];
@@ -29,4 +32,31 @@ function timeoutKeyword(word: string, field: keyof Timeouts, doc: string) {
 registerKeywords([
   timeoutKeyword('http-request', 'httpRequest', 'maximum time to receive a complete HTTP request head (408 after it)'),
   timeoutKeyword('http-keep-alive', 'httpKeepAlive', 'maximum idle time between two requests of a keep-alive connection'),
+]);
+
+type ConnMode = NonNullable<ProxyOptions['httpConnMode']>;
+
+/**
+ * The three options replace one another. `no option X` only cancels X when
+ * it is the current mode (back to keep-alive), as cfgparse-listen.c does.
+ */
+function connModeOption(word: string, mode: ConnMode, doc: string) {
+  return {
+    name: `option ${word}`,
+    sections: PROXY_SECTIONS,
+    negatable: true,
+    usage: `[no] option ${word}  ${doc}`,
+    parse(ctx: KeywordContext) {
+      if (ctx.args.length > 0) return ctx.error(`'option ${word}' takes no argument`);
+      const o = ctx.proxy!.options;
+      if (!ctx.negated) o.httpConnMode = mode;
+      else if ((o.httpConnMode ?? 'keep-alive') === mode) o.httpConnMode = 'keep-alive';
+    },
+  };
+}
+
+registerKeywords([
+  connModeOption('http-keep-alive', 'keep-alive', 'keep client and server connections open between transactions (default)'),
+  connModeOption('http-server-close', 'server-close', 'close the server connection after each response; the client side stays keep-alive'),
+  connModeOption('httpclose', 'close', 'close both connections after each transaction'),
 ]);

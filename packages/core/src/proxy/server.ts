@@ -36,6 +36,8 @@ registerKeywords([
         addrText: addr, host: a.host, ip: a.host, port: a.port, family: a.family,
         weight: draft.weight, maxconn: draft.maxconn, backup: draft.backup, disabled: draft.disabled,
       };
+      if (draft.poolMaxConn !== undefined) srv.poolMaxConn = draft.poolMaxConn;
+      if (draft.poolPurgeDelay !== undefined) srv.poolPurgeDelay = draft.poolPurgeDelay;
       p.servers.push(srv);
     },
   },
@@ -95,7 +97,7 @@ registerUnsupportedLine('server', [
   'agent-port', 'agent-inter', 'agent-addr', 'agent-send', 'observe', 'error-limit', 'on-error', 'on-marked-down',
   'on-marked-up', 'slowstart', 'minconn', 'maxqueue', 'cookie', 'ssl', 'verify', 'ca-file', 'crt', 'sni', 'alpn',
   'send-proxy', 'send-proxy-v2', 'proxy-v2-options', 'track', 'redir', 'resolvers', 'init-addr', 'resolve-prefer',
-  'source', 'usesrc', 'pool-max-conn', 'pool-purge-delay', 'pool-low-conn', 'tfo', 'namespace', 'proto', 'check-proto',
+  'source', 'usesrc', 'pool-low-conn', 'tfo', 'namespace', 'proto', 'check-proto',
   'check-send-proxy', 'check-via-socks4', 'socks4', 'ws', 'tcp-ut', 'max-reuse', 'no-check', 'non-stick', 'stick',
   'weight-percent', 'shard', 'log-proto', 'ciphers', 'ciphersuites', 'crl-file', 'no-sslv3', 'no-tlsv10', 'no-tlsv11',
   'no-tlsv12', 'no-tlsv13', 'ssl-min-ver', 'ssl-max-ver', 'ssl-reuse', 'no-ssl-reuse', 'verifyhost', 'npn', 'curves',
