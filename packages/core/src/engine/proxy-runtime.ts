@@ -22,6 +22,21 @@ export class ServerRuntime {
     this.pool = new ServerPool(cfg.poolMaxConn ?? -1, cfg.poolPurgeDelay ?? DEFAULT_PURGE_DELAY);
   }
 
+  /** A stream was given this server: count it (stot, lbtot, scur/smax). */
+  acquire(): void {
+    this.cur++;
+    const c = this.counters;
+    c.stot++; c.lbtot++; c.lastSess = Date.now();
+    if (this.cur > c.smax) c.smax = this.cur;
+    c.scur = this.cur;
+  }
+
+  /** The stream left this server. */
+  release(): void {
+    this.cur--;
+    this.counters.scur = this.cur;
+  }
+
   /** Weight for the load balancer: 0 when not usable. */
   weight(): number {
     return serverUsable(this.state) ? this.state.uweight : 0;

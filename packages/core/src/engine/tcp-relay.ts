@@ -52,6 +52,8 @@ export class TcpStream {
   clientPort = 0;
   be: ProxyRuntime | null;
   srv: ServerRuntime | null = null;
+  /** This stream counts in srv.cur (assign() until release()). */
+  private srvHeld = false;
   /** Bytes received from the client / sent to the client. */
   bytesIn = 0;
   bytesOut = 0;
@@ -119,21 +121,18 @@ export class TcpStream {
   }
 
   private assign(srv: ServerRuntime): void {
-    if (this.srv) this.release();
+    this.release();
     this.srv = srv;
-    srv.cur++;
-    const c = srv.counters;
-    c.stot++; c.lbtot++; c.lastSess = Date.now();
-    if (srv.cur > c.smax) c.smax = srv.cur;
-    c.scur = srv.cur;
+    srv.acquire();
+    this.srvHeld = true;
     this.be!.be!.lbtot++;
   }
 
+  /** Give the server slot back, once (the server stays known for the log). */
   private release(): void {
-    const srv = this.srv;
-    if (!srv) return;
-    srv.cur--;
-    srv.counters.scur = srv.cur;
+    if (!this.srvHeld) return;
+    this.srvHeld = false;
+    this.srv!.release();
   }
 
   private connectServer(): void {
