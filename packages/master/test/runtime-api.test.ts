@@ -26,7 +26,7 @@ const TIMEOUTS: Timeouts = { connect: 0, client: 0, server: 0, clientFin: 0, ser
 function server(name: string, id: number, port: number): ServerConfig {
   return {
     file: 't.cfg', line: 1, name, id, forcedId: false, addrText: `127.0.0.1:${port}`, host: '127.0.0.1', ip: '127.0.0.1',
-    port, family: 4, weight: 1, maxconn: 0, backup: false, disabled: false,
+    port, family: 4, weight: 1, maxconn: 0, backup: false, disabled: false, poolMaxConn: -1, poolPurgeDelay: 5000,
   };
 }
 

@@ -117,7 +117,7 @@ function server(name: string, id: number, addr: string, o: Partial<ServerConfig>
   const port = Number(v6 ? v6[2] : addr.slice(addr.lastIndexOf(':') + 1));
   return {
     file: 't.cfg', line: 1, name, id, forcedId: false, addrText: addr, host, ip: host, port, family: v6 ? 6 : 4,
-    weight: 1, maxconn: 0, backup: false, disabled: false, ...o,
+    weight: 1, maxconn: 0, backup: false, disabled: false, poolMaxConn: -1, poolPurgeDelay: 5000, ...o,
   };
 }
 

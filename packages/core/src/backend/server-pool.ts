@@ -27,13 +27,10 @@ export const REUSE_AGGRESSIVE = 2;
 export const REUSE_ALWAYS = 3;
 const REUSE_NAMES: Record<string, number> = { never: REUSE_NEVER, safe: REUSE_SAFE, aggressive: REUSE_AGGRESSIVE, always: REUSE_ALWAYS };
 
-/** `http-reuse` as written (default safe) → REUSE_*. */
-export function reuseMode(name: string | undefined): number {
-  return name === undefined ? REUSE_SAFE : (REUSE_NAMES[name] ?? REUSE_SAFE);
+/** `http-reuse` as written → REUSE_*. */
+export function reuseMode(name: string): number {
+  return REUSE_NAMES[name] ?? REUSE_SAFE;
 }
-
-/** HAProxy's default pool-purge-delay. */
-export const DEFAULT_PURGE_DELAY = 5000;
 
 const kIdle = Symbol('switchyard.pool.idle');
 

@@ -88,9 +88,9 @@ export interface ServerOptions {
   backup: boolean;
   disabled: boolean;
   /** `pool-max-conn`: idle connections kept per worker (-1 unlimited, the default; 0 none). */
-  poolMaxConn?: number;
+  poolMaxConn: number;
   /** `pool-purge-delay` in ms (default 5000; 0 keeps none). */
-  poolPurgeDelay?: number;
+  poolPurgeDelay: number;
 }
 
 export interface ServerConfig extends SourceRef, ServerOptions {
@@ -141,7 +141,6 @@ export interface ProxyConfig extends SourceRef {
   /**
    * `errorfile` pages per status, validated and normalised at parse time
    * (http/errors.ts), as latin1 strings; '' = send nothing (/dev/null).
-   * Optional only so hand-built test configs need not list it.
    */
   errorFiles: Record<number, string>;
 }
@@ -150,13 +149,13 @@ export interface ProxyOptions {
   tcplog: boolean;
   dontlognull: boolean;
   /** `http-reuse` (backends; default safe). */
-  httpReuse?: 'never' | 'safe' | 'aggressive' | 'always';
+  httpReuse: 'never' | 'safe' | 'aggressive' | 'always';
   /**
    * HTTP connection mode (configuration.txt 4): `option http-keep-alive`
    * (default), `http-server-close`, `httpclose`. Frontend and backend
    * combine: the more closing one wins.
    */
-  httpConnMode?: 'keep-alive' | 'server-close' | 'close';
+  httpConnMode: 'keep-alive' | 'server-close' | 'close';
 }
 
 export interface StatsSocketConfig extends SourceRef {

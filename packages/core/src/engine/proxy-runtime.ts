@@ -7,7 +7,7 @@ import type { CompiledConfig, ProxyConfig, ServerConfig } from '../config/compil
 import { newBackendCounters, newFrontendCounters, newServerCounters, type BackendCounters, type FrontendCounters, type ServerCounters, type ProxyStats } from '../stats/counters';
 import { serverUsable, type ServerRuntimeState, type ServerStateTable, ADMF_CMAINT, ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED } from '../proxy/server-state';
 import { SmoothRoundRobin } from '../backend/lb-roundrobin';
-import { ServerPool, reuseMode, DEFAULT_PURGE_DELAY } from '../backend/server-pool';
+import { ServerPool, reuseMode } from '../backend/server-pool';
 
 export class ServerRuntime {
   readonly counters: ServerCounters = newServerCounters();
@@ -19,7 +19,7 @@ export class ServerRuntime {
 
   constructor(readonly cfg: ServerConfig, readonly index: number, state: ServerRuntimeState | undefined) {
     this.state = state ?? initialServerState(cfg);
-    this.pool = new ServerPool(cfg.poolMaxConn ?? -1, cfg.poolPurgeDelay ?? DEFAULT_PURGE_DELAY);
+    this.pool = new ServerPool(cfg.poolMaxConn, cfg.poolPurgeDelay);
   }
 
   /** A stream was given this server: count it (stot, lbtot, scur/smax). */

@@ -50,7 +50,7 @@ function connModeOption(word: string, mode: ConnMode, doc: string) {
       if (ctx.args.length > 0) return ctx.error(`'option ${word}' takes no argument`);
       const o = ctx.proxy!.options;
       if (!ctx.negated) o.httpConnMode = mode;
-      else if ((o.httpConnMode ?? 'keep-alive') === mode) o.httpConnMode = 'keep-alive';
+      else if (o.httpConnMode === mode) o.httpConnMode = 'keep-alive';
     },
   };
 }

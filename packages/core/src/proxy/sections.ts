@@ -29,13 +29,14 @@ export function newProxyConfig(name: string, file: string, line: number): ProxyC
     defaultBackend: null,
     useBackends: [],
     servers: [],
-    defaultServer: { weight: 1, maxconn: 0, backup: false, disabled: false },
+    // pool-max-conn -1: unlimited; pool-purge-delay 5s: HAProxy's defaults.
+    defaultServer: { weight: 1, maxconn: 0, backup: false, disabled: false, poolMaxConn: -1, poolPurgeDelay: 5000 },
     balance: 'roundrobin',
     retries: 3,
     logGlobal: false,
     logTargets: [],
     logFormat: null,
-    options: { tcplog: false, dontlognull: false },
+    options: { tcplog: false, dontlognull: false, httpReuse: 'safe', httpConnMode: 'keep-alive' },
     errorFiles: {},
   };
 }

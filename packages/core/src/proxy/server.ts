@@ -35,9 +35,8 @@ registerKeywords([
         id: draft.id ?? 0, forcedId: draft.id !== undefined,
         addrText: addr, host: a.host, ip: a.host, port: a.port, family: a.family,
         weight: draft.weight, maxconn: draft.maxconn, backup: draft.backup, disabled: draft.disabled,
+        poolMaxConn: draft.poolMaxConn, poolPurgeDelay: draft.poolPurgeDelay,
       };
-      if (draft.poolMaxConn !== undefined) srv.poolMaxConn = draft.poolMaxConn;
-      if (draft.poolPurgeDelay !== undefined) srv.poolPurgeDelay = draft.poolPurgeDelay;
       p.servers.push(srv);
     },
   },
