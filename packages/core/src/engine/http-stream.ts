@@ -38,10 +38,11 @@ import { type IdleConn, REUSE_NEVER, REUSE_AGGRESSIVE, REUSE_ALWAYS } from '../b
 import type { Engine } from './engine';
 import type { ListenerRuntime } from './listener';
 import {
-  type RawStream, type WriteReq, type ShutdownReq, type ConnectReq,
+  type RawStream, type WriteReq, type ShutdownReq,
   WriteWrap, ShutdownWrap, UV_EOF, readResult, readBytes, lastWriteWasAsync,
-  newTcpSocket, newConnectReq, peerAddress, localAddress,
+  peerAddress, localAddress,
 } from './raw-handle';
+import { connectToServer } from './server-connect';
 import {
   parseRequestHead, parseResponseHead, HeadScan, DEFAULT_H1_LIMITS,
   type RequestHead, type ResponseHead, type MessageHead,
@@ -55,7 +56,6 @@ import type { LogRecord } from '../log/log-format';
 
 const kStream = Symbol('switchyard.http.stream');
 const kToClient = Symbol('switchyard.http.toClient');
-const kAttempt = Symbol('switchyard.http.attempt');
 
 /**
  * Request bytes kept for a retry on a new connection (HAProxy keeps the
@@ -380,31 +380,17 @@ export class HttpStream {
   }
 
   private connectServer(): void {
-    const srv = this.srv!;
-    const cfg = srv.cfg;
     this.attemptsLeft--;
     this.attempt++;
     this.connectStart = Date.now();
-    srv.counters.connect++;
-    const h = newTcpSocket();
-    h.setNoDelay?.(true);
+    this.reused = false;
+    this.srvUses = 0;
+    const c = connectToServer(this.srv!, this.client!, this, this.attempt, this.be!.cfg.timeouts.connect);
+    const h = c.handle;
     h[kStream] = this;
     h[kToClient] = false;
     this.server = h;
-    const req = newConnectReq();
-    req.oncomplete = onConnect;
-    req[kStream] = this;
-    req[kAttempt] = this.attempt;
-    const port = cfg.port || localAddress(this.client!).port;
-    const err = cfg.family === 6 ? h.connect6!(req, cfg.ip, port) : h.connect!(req, cfg.ip, port);
-    this.reused = false;
-    this.srvUses = 0;
-    if (err) {
-      process.nextTick(connectFailedNT, this, this.attempt);
-      return;
-    }
-    const t = this.be!.cfg.timeouts.connect;
-    if (t > 0) this.connectTimer = setTimeout(onConnectTimeout, t, this, this.attempt);
+    this.connectTimer = c.timer;
   }
 
   connectDone(attempt: number, status: number): void {
@@ -1073,12 +1059,6 @@ function onShutdown(this: ShutdownReq): void {
   (this[kStream] as HttpStream).close();
 }
 
-function onConnect(this: ConnectReq, status: number): void {
-  (this[kStream] as HttpStream).connectDone(this[kAttempt] as number, status);
-}
-
-function connectFailedNT(st: HttpStream, attempt: number): void { st.connectFailed(attempt, false); }
-function onConnectTimeout(st: HttpStream, attempt: number): void { st.connectFailed(attempt, true); }
 function onTurnaround(st: HttpStream): void { st.retryNow(); }
 function onHeadTimer(st: HttpStream): void { st.headTimeout(); }
 function onClientTimer(st: HttpStream): void { st.clientTimer(); }

@@ -14,13 +14,13 @@ import type { ProxyRuntime, ServerRuntime } from './proxy-runtime';
 import type { Engine } from './engine';
 import type { ListenerRuntime } from './listener';
 import {
-  type RawStream, type WriteReq, type ShutdownReq, type ConnectReq,
+  type RawStream, type WriteReq, type ShutdownReq,
   WriteWrap, ShutdownWrap, UV_EOF, readResult, readBytes, lastWriteWasAsync,
-  newTcpSocket, newConnectReq, peerAddress, localAddress,
+  peerAddress, localAddress,
 } from './raw-handle';
+import { connectToServer } from './server-connect';
 
 const kSide = Symbol('switchyard.side');
-const kStream = Symbol('switchyard.stream');
 
 /** HAProxy's connect "turn-around" delay after an immediate connection error. */
 const TURNAROUND_MS = 1000;
@@ -136,28 +136,13 @@ export class TcpStream {
   }
 
   private connectServer(): void {
-    const srv = this.srv!;
-    const cfg = srv.cfg;
     this.attemptsLeft--;
     this.attempt++;
     this.connectStart = Date.now();
-    srv.counters.connect++;
-    const h = newTcpSocket();
-    h.setNoDelay?.(true);
-    h[kSide] = this.server;
-    this.server.handle = h;
-    const req = newConnectReq();
-    req.oncomplete = onConnect;
-    req[kStream] = this;
-    req[kSide] = this.attempt;
-    const port = cfg.port || localAddress(this.client.handle!).port;
-    const err = cfg.family === 6 ? h.connect6!(req, cfg.ip, port) : h.connect!(req, cfg.ip, port);
-    if (err) {
-      process.nextTick(connectFailedNT, this, this.attempt);
-      return;
-    }
-    const t = this.be!.cfg.timeouts.connect;
-    if (t > 0) this.connectTimer = setTimeout(onConnectTimeout, t, this, this.attempt);
+    const c = connectToServer(this.srv!, this.client.handle!, this, this.attempt, this.be!.cfg.timeouts.connect);
+    c.handle[kSide] = this.server;
+    this.server.handle = c.handle;
+    this.connectTimer = c.timer;
   }
 
   /** The connect request completed (status 0) or failed. */
@@ -413,11 +398,5 @@ function onShutdown(this: ShutdownReq, _status: number): void {
   to.stream.shutdownDone(to);
 }
 
-function onConnect(this: ConnectReq, status: number): void {
-  (this[kStream] as TcpStream).connectDone(this[kSide] as number, status);
-}
-
-function connectFailedNT(st: TcpStream, attempt: number): void { st.connectFailed(attempt, false); }
-function onConnectTimeout(st: TcpStream, attempt: number): void { st.connectFailed(attempt, true); }
 function onTurnaround(st: TcpStream): void { st.retryNow(); }
 function onSideTimer(side: Side): void { side.stream.sideTimer(side); }

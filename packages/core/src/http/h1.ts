@@ -896,20 +896,33 @@ function contentLength(buf: Buffer, vs: number, ve: number, list: HeaderList, h:
   return elems > 1 ? 2 : 1;
 }
 
+/* Bounds of the item nextListItem() found (module state: no allocation). */
+let itemStart = 0;
+let itemEnd = 0;
+
+/**
+ * Next non-empty item of a comma-separated field value (RFC 9110 §5.6.1,
+ * empty items and OWS around them skipped) at or after `p`: sets
+ * itemStart/itemEnd and returns where to continue, or -1 at the end.
+ */
+function nextListItem(buf: Buffer, p: number, ve: number): number {
+  while (p < ve && (buf[p] === 0x2c || isOWS(buf[p]))) p++;
+  if (p >= ve) return -1;
+  const s = p;
+  while (p < ve && buf[p] !== 0x2c) p++;
+  let e = p;
+  while (e > s && isOWS(buf[e - 1])) e--;
+  itemStart = s;
+  itemEnd = e;
+  return p;
+}
+
 /** Transfer-Encoding list (RFC 9112 §6.1): chunked must be final and appear once. */
 function transferEncoding(buf: Buffer, vs: number, ve: number, h: MessageHead): number {
   h._te = true;
   let p = vs;
-  while (p < ve) {
-    const c = buf[p];
-    if (c === 0x2c || isOWS(c)) {
-      p++;
-      continue;
-    }
-    const s = p;
-    while (p < ve && buf[p] !== 0x2c) p++;
-    let e = p;
-    while (e > s && isOWS(buf[e - 1])) e--;
+  while ((p = nextListItem(buf, p, ve)) >= 0) {
+    const s = itemStart, e = itemEnd;
     if (e - s === 7 && eqLower(buf, s, L_CHUNKED)) {
       if (h._teChunked++ > 0) return bad('te-chunked-twice', s);
       h._teLastChunked = true;
@@ -925,16 +938,8 @@ function transferEncoding(buf: Buffer, vs: number, ve: number, h: MessageHead): 
 /** Connection options (RFC 9110 §7.6.1). */
 function connectionField(buf: Buffer, vs: number, ve: number, h: MessageHead): void {
   let p = vs;
-  while (p < ve) {
-    const c = buf[p];
-    if (c === 0x2c || isOWS(c)) {
-      p++;
-      continue;
-    }
-    const s = p;
-    while (p < ve && buf[p] !== 0x2c) p++;
-    let e = p;
-    while (e > s && isOWS(buf[e - 1])) e--;
+  while ((p = nextListItem(buf, p, ve)) >= 0) {
+    const s = itemStart, e = itemEnd;
     const l = e - s;
     if (l === 5 && eqLower(buf, s, L_CLOSE)) h.connClose = true;
     else if (l === 10 && eqLower(buf, s, L_KEEP_ALIVE)) h.connKeepAlive = true;
