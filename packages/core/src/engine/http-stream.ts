@@ -95,6 +95,9 @@ export class HttpStream {
   private cbuf: Buffer | null = null;
   private readonly scan = new HeadScan();
   private readonly sscan = new HeadScan();
+  /** Reading wanted on each side (cliWant/srvWant) and actually started (cliReading/srvReading: wanted and no write pending the other way). */
+  private cliWant = false;
+  private srvWant = false;
   private cliReading = false;
   private srvReading = false;
   /** Async writes in flight toward each side. */
@@ -776,8 +779,8 @@ export class HttpStream {
     if (lastWriteWasAsync()) {
       // Keep the bytes alive until written; stop reading the other side until then.
       req.buffer = buf;
-      if (toClient) { this.cliPending++; this.readServer(this.srvReading); }
-      else { this.srvPending++; this.readClient(this.cliReading); }
+      if (toClient) { this.cliPending++; this.readServer(this.srvWant); }
+      else { this.srvPending++; this.readClient(this.cliWant); }
     }
   }
 
@@ -787,10 +790,10 @@ export class HttpStream {
     if (status < 0) return this.writeError(toClient);
     if (toClient) {
       this.cliLast = Date.now();
-      if (this.cliPending === 0) this.readServer(this.srvReading);
+      if (this.cliPending === 0) this.readServer(this.srvWant);
     } else {
       this.srvLast = Date.now();
-      if (this.srvPending === 0) this.readClient(this.cliReading);
+      if (this.srvPending === 0) this.readClient(this.cliWant);
     }
   }
 
@@ -807,21 +810,22 @@ export class HttpStream {
    * opposite direction has no write pending (backpressure).
    */
   private readClient(want: boolean): void {
+    this.cliWant = want;
     const h = this.client;
     if (h === null) return;
     const on = want && this.srvPending === 0;
-    if (on && !this.cliReading) h.readStart();
-    else if (!on && this.cliReading) h.readStop();
+    if (on === this.cliReading) return;
+    if (on) h.readStart(); else h.readStop();
     this.cliReading = on;
-    if (want && !on) this.cliReading = false;
   }
 
   private readServer(want: boolean): void {
+    this.srvWant = want;
     const h = this.server;
     if (h === null) return;
     const on = want && this.cliPending === 0;
-    if (on && !this.srvReading) h.readStart();
-    else if (!on && this.srvReading) h.readStop();
+    if (on === this.srvReading) return;
+    if (on) h.readStart(); else h.readStop();
     this.srvReading = on;
   }
 
