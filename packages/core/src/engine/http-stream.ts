@@ -72,6 +72,7 @@ const P_HEAD = 0; // waiting for / reading a request head
 const P_CONNECT = 1; // head parsed, server being chosen / connected
 const P_TXN = 2; // connected: request body and response
 const P_CLOSING = 3; // last bytes being flushed to the client
+const P_TUNNEL = 4; // after 101 (Upgrade) or a 2xx to CONNECT: bytes relayed both ways
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -144,6 +145,13 @@ export class HttpStream {
   private attempt = 0;
   /** This transaction is counted in its backend's beconn. */
   private beCounted = false;
+  /** The request asks for a tunnel: Upgrade on HTTP/1.1, or CONNECT. */
+  private upgrade = false;
+  /* Tunnel half-closes: EOF read from a side, our write side toward it shut. */
+  private cliEof = false;
+  private srvEof = false;
+  private cliShut = false;
+  private srvShut = false;
 
   /* ---- server connection reuse ---- */
   /** The request asks the server to keep the connection (keep-alive toward it). */
@@ -237,6 +245,7 @@ export class HttpStream {
     this.cliLast = Date.now();
     this.bytesIn += n;
     this.fe.fe!.bin += n;
+    if (this.phase === P_TUNNEL) return this.sendServer(buf);
     if (this.phase === P_TXN && !this.reqDone) {
       return this.requestBody(buf, 0, n);
     }
@@ -284,12 +293,11 @@ export class HttpStream {
     const idempotent = m === METH_GET || m === METH_HEAD || m === METH_OPTIONS || m === METH_PUT || m === METH_DELETE || m === METH_TRACE;
     this.reqCopy = idempotent ? [] : null;
     this.reqCopyLen = 0;
-    if (h.methodCode === METH_CONNECT || h.connUpgrade) {
-      // Tunnels (CONNECT, Upgrade) are not relayed yet.
-      this.status = 501;
-      this.setTerm('P', 'R');
-      return this.replyAndClose(earlyErrorResponse(this.fe.cfg, 501));
-    }
+    // Upgrade (RFC 9110 §7.8, HTTP/1.1 only) and CONNECT go to the server as
+    // they are, Upgrade kept; a 101 (a 2xx to CONNECT) makes the connection
+    // a tunnel (tunnelStart). The server connection is not kept afterwards.
+    this.upgrade = h.methodCode === METH_CONNECT || (h.connUpgrade && h.version === 11 && h.upgradeIndex >= 0);
+    if (this.upgrade) this.srvKeep = false;
     this.reqKind = h.bodyKind;
     this.reqRemaining = h.contentLength > 0 ? h.contentLength : 0;
     if (h.bodyKind === BODY_CHUNKED) {
@@ -298,7 +306,8 @@ export class HttpStream {
     }
     this.reqDone = h.bodyKind === BODY_NONE;
     const v11 = h.version === 11;
-    this.queueRequest(serializeHead(this.requestLine, h, this.srvKeep ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null)));
+    const conn = this.upgrade ? (h.methodCode === METH_CONNECT ? null : 'upgrade') : this.srvKeep ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
+    this.queueRequest(serializeHead(this.requestLine, h, conn, this.upgrade));
     // Body bytes that came with the head are checked before any server is
     // contacted, so that a bad chunked body read at once reaches nobody.
     const rest = this.cbuf;
@@ -512,14 +521,17 @@ export class HttpStream {
       if (h.status < 200 && h.status !== 101) {
         // Interim response (100-continue, 103): forwarded as is, the final one follows.
         this.respStarted = true;
-        this.sendClient(serializeHead(statusLine(h), h, null));
+        this.sendClient(serializeHead(statusLine(h), h, null, false));
         continue;
       }
       if (h.bodyKind === BODY_TUNNEL) {
-        // 101 / 2xx to CONNECT: not relayed yet (Upgrade is dropped toward the server).
-        this.be!.be!.eresp++;
-        this.srv!.counters.eresp++;
-        return this.errorReply(502, 'P', 'H');
+        // A 101 answers an Upgrade request only; a 2xx tunnel a CONNECT only.
+        if (!this.upgrade || (h.status === 101) === (this.req!.methodCode === METH_CONNECT)) {
+          this.be!.be!.eresp++;
+          this.srv!.counters.eresp++;
+          return this.errorReply(502, 'P', 'H');
+        }
+        return this.tunnelStart(h, rest);
       }
       this.resp = h;
       this.sbuf = null;
@@ -537,7 +549,7 @@ export class HttpStream {
       const v11 = this.req!.version === 11;
       const conn = this.keepAlive ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
       this.respStarted = true;
-      this.sendClient(serializeHead(statusLine(h), h, conn));
+      this.sendClient(serializeHead(statusLine(h), h, conn, false));
       if (this.finished) return;
       if (h.bodyKind === BODY_NONE) { this.respClean = rest === null; return this.responseDone(); }
       if (rest !== null) this.responseBody(rest, 0, rest.length);
@@ -573,6 +585,7 @@ export class HttpStream {
   }
 
   serverEof(): void {
+    if (this.phase === P_TUNNEL) return this.tunnelEof(false);
     if (this.resp === null) {
       if (this.reusedFailed()) return;
       // Closed before a complete response head.
@@ -716,6 +729,7 @@ export class HttpStream {
     this.respAny = this.respClean = this.reuseRetried = false;
     this.reqCopy = null;
     this.reqCopyLen = 0;
+    this.upgrade = false;
     this.sscan.reset();
     // Bytes already received for the next request count for it.
     if (this.cbuf !== null) this.bytesIn = this.cbuf.length;
@@ -748,6 +762,74 @@ export class HttpStream {
     };
   }
 
+  /* ---------------- tunnel (Upgrade, CONNECT) ---------------- */
+
+  /**
+   * The server accepted the upgrade: forward its response head, then relay
+   * bytes both ways until both sides have closed, under `timeout tunnel`
+   * (the backend's; it supersedes client and server timeouts) as in TCP
+   * mode. The transaction is logged when the tunnel ends.
+   */
+  private tunnelStart(h: ResponseHead, rest: Buffer | null): void {
+    this.resp = h;
+    this.sbuf = null;
+    this.respHeadAt = Date.now();
+    this.status = h.status;
+    this.respKind = BODY_TUNNEL;
+    this.respStarted = true;
+    this.keepAlive = false;
+    this.reqDone = true;
+    this.reqCopy = null;
+    this.phase = P_TUNNEL;
+    this.sendClient(serializeHead(statusLine(h), h, h.status === 101 ? 'upgrade' : null, true));
+    if (this.finished) return;
+    const tunnel = this.be!.cfg.timeouts.tunnel;
+    this.armClientTimer(tunnel || this.fe.cfg.timeouts.client);
+    this.armServerTimer(tunnel || this.be!.cfg.timeouts.server);
+    if (rest !== null) this.sendClient(rest);
+    // Bytes the client sent after its request, before the 101.
+    const early = this.cbuf;
+    this.cbuf = null;
+    if (early !== null && !this.finished) this.sendServer(early);
+    if (this.finished) return;
+    this.readServer(true);
+    this.readClient(true);
+  }
+
+  /** EOF from one side of the tunnel: shut our write side toward the other once its writes are out. */
+  private tunnelEof(fromClient: boolean): void {
+    let to: RawStream | null;
+    if (fromClient) {
+      this.cliEof = true;
+      this.readClient(false);
+      to = this.srvShut ? null : this.server;
+      this.srvShut = true;
+    } else {
+      this.srvEof = true;
+      this.readServer(false);
+      to = this.cliShut ? null : this.client;
+      this.cliShut = true;
+    }
+    if (to !== null) {
+      const req = new ShutdownWrap() as ShutdownReq;
+      req.handle = to;
+      req.oncomplete = onTunnelShutdown;
+      req[kStream] = this;
+      if (to.shutdown(req) !== 0) return this.close();
+    }
+    // client-fin / server-fin once we have shut our side toward that peer (see tcp-relay.ts).
+    const cfin = this.fe.cfg.timeouts.clientFin;
+    if (cfin > 0 && this.cliShut) this.armClientTimer(cfin);
+    const sfin = this.be!.cfg.timeouts.serverFin;
+    if (sfin > 0 && this.srvShut) this.armServerTimer(sfin);
+    if (to === null) this.tunnelShutDone();
+  }
+
+  /** Both directions ended and were passed on: the tunnel is over. */
+  tunnelShutDone(): void {
+    if (!this.finished && this.cliEof && this.srvEof && this.cliPending === 0 && this.srvPending === 0) this.close();
+  }
+
   /* ---------------- writes ---------------- */
 
   private sendClient(buf: Buffer): void {
@@ -758,7 +840,7 @@ export class HttpStream {
   }
 
   private sendServer(buf: Buffer): void {
-    if (this.phase !== P_TXN) { this.toServer.push(buf); return; }
+    if (this.phase < P_TXN) { this.toServer.push(buf); return; }
     const n = buf.length;
     this.be!.be!.bin += n;
     this.srv!.counters.bin += n;
@@ -839,6 +921,7 @@ export class HttpStream {
       return this.close();
     }
     if (this.phase === P_CLOSING) return;
+    if (this.phase === P_TUNNEL) return this.tunnelEof(true);
     if (!this.reqDone) {
       this.setTerm('C', this.phase === P_CONNECT ? 'C' : 'D');
       if (this.be !== null) this.be.be!.cliAbrt++;
@@ -883,7 +966,7 @@ export class HttpStream {
 
   serverTimer(): void {
     this.srvTimer = null;
-    if (this.finished || this.phase !== P_TXN) return;
+    if (this.finished || (this.phase !== P_TXN && this.phase !== P_TUNNEL)) return;
     const idle = Date.now() - this.srvLast;
     if (idle < this.srvTimeout) {
       this.srvTimer = setTimeout(onServerTimer, this.srvTimeout - idle, this);
@@ -987,10 +1070,14 @@ export class HttpStream {
 /* ---------------- serialisation ---------------- */
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1) and the ones Connection names; framing fields are kept. */
-function stripHopByHop(list: HeaderList, tokens: string[] | null): void {
+function stripHopByHop(list: HeaderList, tokens: string[] | null, keepUpgrade: boolean): void {
   for (let i = list.count - 1; i >= 0; i--) {
+    if (list.nameIs(i, 'upgrade')) {
+      if (!keepUpgrade) list.removeAt(i);
+      continue;
+    }
     if (list.nameIs(i, 'connection') || list.nameIs(i, 'keep-alive') || list.nameIs(i, 'proxy-connection') ||
-      list.nameIs(i, 'te') || list.nameIs(i, 'upgrade')) {
+      list.nameIs(i, 'te')) {
       list.removeAt(i);
       continue;
     }
@@ -1005,10 +1092,13 @@ function stripHopByHop(list: HeaderList, tokens: string[] | null): void {
   }
 }
 
-/** Start line, the fields minus hop-by-hop ones, `connection: <conn>` when given, empty line. */
-function serializeHead(startLine: string, h: MessageHead, conn: string | null): Buffer {
+/**
+ * Start line, the fields minus hop-by-hop ones (Upgrade kept for an
+ * upgrade), `connection: <conn>` when given, empty line.
+ */
+function serializeHead(startLine: string, h: MessageHead, conn: string | null, keepUpgrade: boolean): Buffer {
   const list = h.headers;
-  stripHopByHop(list, h.connectionTokens);
+  stripHopByHop(list, h.connectionTokens, keepUpgrade);
   let len = startLine.length + 2 + list.byteLength() + 2;
   if (conn !== null) len += CONNECTION_PREFIX.length + conn.length + 2;
   const out = Buffer.allocUnsafe(len);
@@ -1061,6 +1151,10 @@ function onWriteDone(this: WriteReq, status: number): void {
 
 function onShutdown(this: ShutdownReq): void {
   (this[kStream] as HttpStream).close();
+}
+
+function onTunnelShutdown(this: ShutdownReq): void {
+  (this[kStream] as HttpStream).tunnelShutDone();
 }
 
 function onTurnaround(st: HttpStream): void { st.retryNow(); }
