@@ -156,6 +156,11 @@ export interface ProxyOptions {
    * combine: the more closing one wins.
    */
   httpConnMode: 'keep-alive' | 'server-close' | 'close';
+  /**
+   * `option http-buffer-request`: wait for the whole request body (at most
+   * a buffer) before choosing and connecting a server. Frontend or backend.
+   */
+  httpBufferRequest: boolean;
 }
 
 export interface StatsSocketConfig extends SourceRef {

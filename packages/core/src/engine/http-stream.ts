@@ -74,6 +74,10 @@ const P_TXN = 2; // connected: request body and response
 const P_CLOSING = 3; // last bytes being flushed to the client
 const P_TUNNEL = 4; // after 101 (Upgrade) or a 2xx to CONNECT: bytes relayed both ways
 
+/** Body bytes `option http-buffer-request` holds at most before connecting (tune.bufsize). */
+const BUFFERED_BODY_MAX = 16384;
+const CONTINUE_100 = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+
 const CR = 0x0d;
 const LF = 0x0a;
 const CONNECTION_PREFIX = 'connection: ';
@@ -120,6 +124,9 @@ export class HttpStream {
   private requestLine: string | undefined;
   /** Request bytes (head, then body) validated and waiting for the server connection. */
   private toServer: Buffer[] = [];
+  private toServerLen = 0;
+  /** `option http-buffer-request`: reading the body before choosing a server. */
+  private bodyWait = false;
   private reqKind = BODY_NONE;
   private reqRemaining = 0;
   private reqDec: ChunkedDecoder | null = null;
@@ -230,7 +237,15 @@ export class HttpStream {
   /** The request head did not arrive in time. */
   headTimeout(): void {
     this.headTimer = null;
-    if (this.finished || this.phase !== P_HEAD) return;
+    if (this.finished) return;
+    if (this.bodyWait) {
+      // HAProxy's http_wait_for_request_body(): 408, client timeout during data.
+      this.status = 408;
+      this.setTerm('c', 'D');
+      this.fe.fe!.ereq++;
+      return this.replyAndClose(earlyErrorResponse(this.fe.cfg, 408));
+    }
+    if (this.phase !== P_HEAD) return;
     // Nothing received (idle keep-alive or an empty connection): close
     // silently, as HAProxy's H1 mux does; a partial head gets 408.
     if (this.headStart < 0) return this.close();
@@ -246,8 +261,10 @@ export class HttpStream {
     this.bytesIn += n;
     this.fe.fe!.bin += n;
     if (this.phase === P_TUNNEL) return this.sendServer(buf);
-    if (this.phase === P_TXN && !this.reqDone) {
-      return this.requestBody(buf, 0, n);
+    if ((this.phase === P_TXN || this.bodyWait) && !this.reqDone) {
+      this.requestBody(buf, 0, n);
+      if (this.bodyWait && !this.finished && (this.reqDone || this.toServerLen >= BUFFERED_BODY_MAX)) this.bodyBuffered();
+      return;
     }
     this.cbuf = this.cbuf === null ? buf : Buffer.concat([this.cbuf, buf]);
     if (this.phase === P_HEAD) this.parseHead();
@@ -306,6 +323,19 @@ export class HttpStream {
     }
     this.reqDone = h.bodyKind === BODY_NONE;
     const v11 = h.version === 11;
+    // `option http-buffer-request` (frontend or backend): the body is read,
+    // up to a buffer, before a server is chosen, under what is left of
+    // `timeout http-request`; a 100-continue is then answered here and the
+    // Expect field not forwarded, as HAProxy's http_handle_expect_hdr() does.
+    this.bodyWait = !this.reqDone && !this.upgrade && (this.fe.cfg.options.httpBufferRequest || (be !== null && be.cfg.options.httpBufferRequest));
+    if (this.bodyWait && v11) {
+      const list = h.headers;
+      const i = list.indexOf('expect');
+      if (i >= 0 && list.value(i).toLowerCase() === '100-continue') {
+        list.removeAt(i);
+        this.sendClient(CONTINUE_100);
+      }
+    }
     const conn = this.upgrade ? (h.methodCode === METH_CONNECT ? null : 'upgrade') : this.srvKeep ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
     this.queueRequest(serializeHead(this.requestLine, h, conn, this.upgrade));
     // Body bytes that came with the head are checked before any server is
@@ -316,6 +346,22 @@ export class HttpStream {
       this.requestBody(rest, 0, rest.length);
       if (this.finished || this.phase !== P_CONNECT) return;
     }
+    if (this.bodyWait) {
+      if (this.reqDone || this.toServerLen >= BUFFERED_BODY_MAX) return this.bodyBuffered();
+      const t = this.fe.cfg.timeouts;
+      const limit = t.httpRequest || t.client;
+      if (limit > 0) this.armHeadTimer(Math.max(1, limit - (Date.now() - this.headStart)));
+      this.readClient(true);
+      return;
+    }
+    this.selectServer();
+  }
+
+  /** The body is complete, or a buffer of it is held (`option http-buffer-request`): on to the server. */
+  private bodyBuffered(): void {
+    this.bodyWait = false;
+    if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
+    this.readClient(false);
     this.selectServer();
   }
 
@@ -430,6 +476,7 @@ export class HttpStream {
       this.sendServer(queued[i]);
     }
     queued.length = 0;
+    this.toServerLen = 0;
     if (!this.finished && !this.reqDone) this.readClient(true);
   }
 
@@ -649,6 +696,7 @@ export class HttpStream {
     this.sbuf = null;
     this.sscan.reset();
     this.toServer = copy;
+    this.toServerLen = this.reqCopyLen;
     this.phase = P_CONNECT;
     // Body bytes wait in the socket until the new connection is up (connected() resumes).
     this.readClient(false);
@@ -710,6 +758,8 @@ export class HttpStream {
     this.req = null;
     this.requestLine = undefined;
     this.toServer.length = 0;
+    this.toServerLen = 0;
+    this.bodyWait = false;
     this.reqKind = BODY_NONE;
     this.reqDone = false;
     this.sbuf = null;
@@ -840,7 +890,7 @@ export class HttpStream {
   }
 
   private sendServer(buf: Buffer): void {
-    if (this.phase < P_TXN) { this.toServer.push(buf); return; }
+    if (this.phase < P_TXN) { this.toServer.push(buf); this.toServerLen += buf.length; return; }
     const n = buf.length;
     this.be!.be!.bin += n;
     this.srv!.counters.bin += n;

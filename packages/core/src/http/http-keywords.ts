@@ -60,3 +60,14 @@ registerKeywords([
   connModeOption('http-server-close', 'server-close', 'close the server connection after each response; the client side stays keep-alive'),
   connModeOption('httpclose', 'close', 'close both connections after each transaction'),
 ]);
+
+registerKeywords([{
+  name: 'option http-buffer-request',
+  sections: PROXY_SECTIONS,
+  negatable: true,
+  usage: '[no] option http-buffer-request  wait for the whole request body (up to a buffer) before connecting to a server',
+  parse(ctx: KeywordContext) {
+    if (ctx.args.length > 0) return ctx.error("'option http-buffer-request' takes no argument");
+    ctx.proxy!.options.httpBufferRequest = !ctx.negated;
+  },
+}]);

@@ -36,7 +36,7 @@ export function newProxyConfig(name: string, file: string, line: number): ProxyC
     logGlobal: false,
     logTargets: [],
     logFormat: null,
-    options: { tcplog: false, dontlognull: false, httpReuse: 'safe', httpConnMode: 'keep-alive' },
+    options: { tcplog: false, dontlognull: false, httpReuse: 'safe', httpConnMode: 'keep-alive', httpBufferRequest: false },
     errorFiles: {},
   };
 }
