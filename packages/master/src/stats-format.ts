@@ -8,7 +8,7 @@
  * callers pass the config, the server state table and the summed counters.
  */
 import type { CompiledConfig, ProxyConfig, ServerConfig } from '@switchyard/core/config/compiled';
-import type { ProxyStats, WorkerStats, FrontendCounters, BackendCounters, ServerCounters } from '@switchyard/core/stats/counters';
+import type { ProxyStats, WorkerStats, FrontendCounters, BackendCounters, ServerCounters, HttpCounters } from '@switchyard/core/stats/counters';
 import type { ServerRuntimeState, ServerStateTable } from '@switchyard/core/proxy/server-state';
 import {
   ADMF_FMAINT, ADMF_IMAINT, ADMF_CMAINT, ADMF_RMAINT, ADMF_DRAIN,
@@ -425,10 +425,10 @@ function frontendRow(input: StatInput, px: ProxyConfig, c: FrontendCounters): St
   put(row, 'rate', 0);
   put(row, 'rate_lim', 0);
   put(row, 'rate_max', 0);
-  if (http) for (const h of ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other']) put(row, h, 0);
+  if (http) putHrsp(row, c);
   put(row, 'req_rate', 0);
   put(row, 'req_rate_max', 0);
-  put(row, 'req_tot', 0);
+  put(row, 'req_tot', http ? c.reqTot : 0);
   for (const f of ['comp_in', 'comp_out', 'comp_byp', 'comp_rsp']) put(row, f, 0);
   put(row, 'mode', px.mode);
   put(row, 'conn_rate', 0);
@@ -488,8 +488,7 @@ function serverRow(input: StatInput, px: ProxyConfig, sv: ServerConfig, st: Serv
     if (check.status >= HCHK_STATUS_L57DATA) put(row, 'check_code', check.code);
     if (check.status >= HCHK_STATUS_CHECKED) put(row, 'check_duration', check.durationMs);
   }
-  if (http) for (const h of ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other']) put(row, h, 0);
-  if (http) put(row, 'req_tot', 0);
+  if (http) { putHrsp(row, c); put(row, 'req_tot', c.reqTot); }
   put(row, 'cli_abrt', c.cliAbrt);
   put(row, 'srv_abrt', c.srvAbrt);
   put(row, 'lastsess', lastSess(input.now, c.lastSess));
@@ -561,10 +560,7 @@ function backendRow(input: StatInput, px: ProxyConfig, c: BackendCounters, serve
   put(row, 'type', 1);
   put(row, 'rate', 0);
   put(row, 'rate_max', 0);
-  if (http) {
-    for (const h of ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other']) put(row, h, 0);
-    put(row, 'req_tot', 0);
-  }
+  if (http) { putHrsp(row, c); put(row, 'req_tot', c.reqTot); }
   put(row, 'cli_abrt', c.cliAbrt);
   put(row, 'srv_abrt', c.srvAbrt);
   for (const f of ['comp_in', 'comp_out', 'comp_byp', 'comp_rsp']) put(row, f, 0);
@@ -587,9 +583,19 @@ function backendRow(input: StatInput, px: ProxyConfig, c: BackendCounters, serve
   return row;
 }
 
-const ZERO_FE: FrontendCounters = { scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, ereq: 0, connTot: 0, dcon: 0, dses: 0 };
-const ZERO_BE: BackendCounters = { scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: 0 };
-const ZERO_SV: ServerCounters = { scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connect: 0, lastSess: 0 };
+function putHrsp(row: StatRow, c: HttpCounters): void {
+  put(row, 'hrsp_1xx', c.hrsp1xx);
+  put(row, 'hrsp_2xx', c.hrsp2xx);
+  put(row, 'hrsp_3xx', c.hrsp3xx);
+  put(row, 'hrsp_4xx', c.hrsp4xx);
+  put(row, 'hrsp_5xx', c.hrsp5xx);
+  put(row, 'hrsp_other', c.hrspOther);
+}
+
+const HTTP_ZERO: HttpCounters = { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0 };
+const ZERO_FE: FrontendCounters = { ...HTTP_ZERO, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, ereq: 0, connTot: 0, dcon: 0, dses: 0 };
+const ZERO_BE: BackendCounters = { ...HTTP_ZERO, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: 0 };
+const ZERO_SV: ServerCounters = { ...HTTP_ZERO, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connect: 0, lastSess: 0 };
 
 /**
  * The rows of `show stat` in HAProxy's order: per proxy (declaration order,

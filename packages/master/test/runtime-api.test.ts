@@ -4,6 +4,7 @@
  * socket files' life cycle. Every wait is on a socket event.
  */
 import { newProxyConfig } from '@switchyard/core/proxy/sections';
+const H0 = { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0 };
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -43,7 +44,7 @@ const config: CompiledConfig = {
   files: ['t.cfg'], listeners: [],
   global: {
     maxconn: 1000, nbthread: 2, pidfile: null, logTargets: [], logTag: 'switchyard', logSendHostname: null, hardStopAfter: 0,
-    statsSockets: [socketCfg(adminPath, 'admin'), socketCfg(userPath, 'user', 2)], localPeer: 'vm', node: 'vm',
+    statsSockets: [socketCfg(adminPath, 'admin'), socketCfg(userPath, 'user', 2)], localPeer: 'vm', node: 'vm', bufsize: 16384, maxHttpHdr: 101, h1Limits: { maxHeadSize: 15277, maxHeaders: 101 },
   },
   proxies: [
     proxy('fe', 2, true, false, { defaultBackend: 'be' }),
@@ -60,7 +61,7 @@ function workerStats(pid: number, cum: number): WorkerStats {
   return {
     pid, startedAt: startedAt + 5000, currConns: 1, cumConns: cum, maxConnReached: 0,
     proxies: [
-      { name: 'fe', fe: { scur: 1, smax: 2, stot: cum, bin: 10, bout: 20, dreq: 0, dresp: 0, ereq: 0, connTot: cum, dcon: 0, dses: 0 }, be: null, servers: [] },
+      { name: 'fe', fe: { ...H0, scur: 1, smax: 2, stot: cum, bin: 10, bout: 20, dreq: 0, dresp: 0, ereq: 0, connTot: cum, dcon: 0, dses: 0 }, be: null, servers: [] },
       { name: 'be', fe: null, be: null, servers: [] },
     ],
   };

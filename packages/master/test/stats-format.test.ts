@@ -18,6 +18,7 @@
  * Captured a few seconds after start, with no traffic: lastchg is 3.
  */
 import { newProxyConfig } from '@switchyard/core/proxy/sections';
+const H0 = { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0 };
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CompiledConfig, ProxyConfig, ServerConfig, Timeouts } from '@switchyard/core/config/compiled';
@@ -124,7 +125,7 @@ function server(name: string, id: number, addr: string, o: Partial<ServerConfig>
 function config(maxconn: number, proxies: ProxyConfig[]): CompiledConfig {
   return {
     files: ['t.cfg'], proxies, listeners: [],
-    global: { maxconn, nbthread: 1, pidfile: null, logTargets: [], logTag: 'switchyard', logSendHostname: null, hardStopAfter: 0, statsSockets: [], localPeer: 'vm', node: 'vm' },
+    global: { maxconn, nbthread: 1, pidfile: null, logTargets: [], logTag: 'switchyard', logSendHostname: null, hardStopAfter: 0, statsSockets: [], localPeer: 'vm', node: 'vm', bufsize: 16384, maxHttpHdr: 101, h1Limits: { maxHeadSize: 15277, maxHeaders: 101 } },
   };
 }
 
@@ -254,11 +255,11 @@ describe('show stat CSV', () => {
     const input = firstConfig();
     input.config.proxies[1].servers[0] = { ...input.config.proxies[1].servers[0], name: 'a,"b' };
     input.proxies = [
-      { name: 'fe_main', fe: { scur: 3, smax: 9, stot: 42, bin: 1000, bout: 2000, dreq: 1, dresp: 2, ereq: 3, connTot: 44, dcon: 5, dses: 6 }, be: null, servers: [] },
+      { name: 'fe_main', fe: { ...H0, scur: 3, smax: 9, stot: 42, bin: 1000, bout: 2000, dreq: 1, dresp: 2, ereq: 3, connTot: 44, dcon: 5, dses: 6 }, be: null, servers: [] },
       {
         name: 'be_app', fe: null,
-        be: { scur: 2, smax: 4, stot: 40, bin: 900, bout: 1900, dreq: 0, dresp: 0, econ: 1, eresp: 2, wretr: 3, wredis: 4, lbtot: 40, cliAbrt: 5, srvAbrt: 6, connTot: 40, lastSess: NOW - 9_500 },
-        servers: [{ scur: 2, smax: 3, stot: 40, bin: 900, bout: 1900, econ: 1, eresp: 2, wretr: 3, wredis: 4, lbtot: 40, cliAbrt: 5, srvAbrt: 6, connect: 41, lastSess: NOW - 9_500 }],
+        be: { ...H0, scur: 2, smax: 4, stot: 40, bin: 900, bout: 1900, dreq: 0, dresp: 0, econ: 1, eresp: 2, wretr: 3, wredis: 4, lbtot: 40, cliAbrt: 5, srvAbrt: 6, connTot: 40, lastSess: NOW - 9_500 },
+        servers: [{ ...H0, scur: 2, smax: 3, stot: 40, bin: 900, bout: 1900, econ: 1, eresp: 2, wretr: 3, wredis: 4, lbtot: 40, cliAbrt: 5, srvAbrt: 6, connect: 41, lastSess: NOW - 9_500 }],
       },
     ];
     const out = formatStatCsv(buildStatRows(input)).split('\n');
@@ -419,11 +420,11 @@ describe('aggregation over workers', () => {
     const w = (pid: number, scur: number, last: number): WorkerStats => ({
       pid, startedAt: NOW, currConns: scur, cumConns: scur * 10, maxConnReached: 0,
       proxies: [
-        { name: 'fe_main', fe: { scur, smax: scur, stot: scur, bin: 1, bout: 2, dreq: 0, dresp: 0, ereq: 0, connTot: scur, dcon: 0, dses: 0 }, be: null, servers: [] },
+        { name: 'fe_main', fe: { ...H0, scur, smax: scur, stot: scur, bin: 1, bout: 2, dreq: 0, dresp: 0, ereq: 0, connTot: scur, dcon: 0, dses: 0 }, be: null, servers: [] },
         {
           name: 'be_app', fe: null,
-          be: { scur, smax: scur, stot: scur, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: scur, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: last },
-          servers: [{ scur, smax: scur, stot: scur, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: scur, cliAbrt: 0, srvAbrt: 0, connect: scur, lastSess: last }],
+          be: { ...H0, scur, smax: scur, stot: scur, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: scur, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: last },
+          servers: [{ ...H0, scur, smax: scur, stot: scur, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: scur, cliAbrt: 0, srvAbrt: 0, connect: scur, lastSess: last }],
         },
       ],
     });

@@ -53,6 +53,7 @@ import { ChunkedDecoder } from '../http/chunked';
 import type { HeaderList } from '../http/headers';
 import { earlyErrorResponse, errorReplyFor } from '../http/errors';
 import type { LogRecord } from '../log/log-format';
+import { countStatus } from '../stats/counters';
 
 const kStream = Symbol('switchyard.http.stream');
 const kToClient = Symbol('switchyard.http.toClient');
@@ -252,6 +253,7 @@ export class HttpStream {
     this.status = 408;
     this.setTerm('c', 'R');
     this.fe.fe!.ereq++;
+    this.fe.fe!.reqTot++;
     this.replyAndClose(earlyErrorResponse(this.fe.cfg, 408));
   }
 
@@ -283,6 +285,7 @@ export class HttpStream {
     }
     const r = parseRequestHead(buf, DEFAULT_H1_LIMITS, this.scan);
     if (r.state === 'partial') return;
+    this.fe.fe!.reqTot++;
     if (r.state === 'error') {
       // A malformed request never reaches a server (HAProxy logs `PR`).
       this.status = r.status;
@@ -739,6 +742,15 @@ export class HttpStream {
 
   /** Log the transaction and release its server side. */
   private endTransaction(): void {
+    const st = this.status;
+    if (st > 0) {
+      // HAProxy (stream.c, http_ana.c): frontend and backend count every
+      // final status at the end of the transaction, the server the
+      // responses it sent, request and status together (req_tot, hrsp_*).
+      countStatus(this.fe.fe!, st);
+      if (this.be !== null) { this.be.be!.reqTot++; countStatus(this.be.be!, st); }
+      if (this.resp !== null && this.srv !== null) { this.srv.counters.reqTot++; countStatus(this.srv.counters, st); }
+    }
     this.releaseServer();
     this.clearTxnTimers();
     this.engine.logHttp(this, this.logRecord());

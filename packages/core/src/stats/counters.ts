@@ -5,7 +5,21 @@
  * formatter maps them one to one. Plain objects: they cross IPC as msgpack.
  */
 
-export interface FrontendCounters {
+/**
+ * HTTP counters shared by frontends, backends and servers: `req_tot` and
+ * the `hrsp_*` columns (responses by status class).
+ */
+export interface HttpCounters {
+  reqTot: number;
+  hrsp1xx: number;
+  hrsp2xx: number;
+  hrsp3xx: number;
+  hrsp4xx: number;
+  hrsp5xx: number;
+  hrspOther: number;
+}
+
+export interface FrontendCounters extends HttpCounters {
   scur: number;
   smax: number;
   stot: number;
@@ -21,7 +35,7 @@ export interface FrontendCounters {
   dses: number;
 }
 
-export interface BackendCounters {
+export interface BackendCounters extends HttpCounters {
   scur: number;
   smax: number;
   stot: number;
@@ -42,7 +56,7 @@ export interface BackendCounters {
   lastSess: number;
 }
 
-export interface ServerCounters {
+export interface ServerCounters extends HttpCounters {
   scur: number;
   smax: number;
   stot: number;
@@ -59,16 +73,29 @@ export interface ServerCounters {
   lastSess: number;
 }
 
+/** Count a response status in its hrsp_* column (HAProxy: 1xx..5xx, anything else "other"). */
+export function countStatus(c: HttpCounters, status: number): void {
+  if (status < 100) return;
+  switch ((status / 100) | 0) {
+    case 1: c.hrsp1xx++; break;
+    case 2: c.hrsp2xx++; break;
+    case 3: c.hrsp3xx++; break;
+    case 4: c.hrsp4xx++; break;
+    case 5: c.hrsp5xx++; break;
+    default: c.hrspOther++;
+  }
+}
+
 export function newFrontendCounters(): FrontendCounters {
-  return { scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, ereq: 0, connTot: 0, dcon: 0, dses: 0 };
+  return { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, ereq: 0, connTot: 0, dcon: 0, dses: 0 };
 }
 
 export function newBackendCounters(): BackendCounters {
-  return { scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: 0 };
+  return { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: 0 };
 }
 
 export function newServerCounters(): ServerCounters {
-  return { scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connect: 0, lastSess: 0 };
+  return { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connect: 0, lastSess: 0 };
 }
 
 /** One proxy's counters from one worker. */
