@@ -10,7 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
-  runSwitchyard, tempDir, writeConfig, freePorts, Origin, greetAt, launch, alertLines, processesWith, Master, TCP_DEFAULTS,
+  runSwitchyard, tempDir, writeConfig, freePorts, Origin, greetAt, launch, alertLines, processesWith, Master, TCP_DEFAULTS, ROOT,
 } from './helpers';
 
 function validConfig(port: number, originPort: number): string {
@@ -56,6 +56,12 @@ describe('command line', () => {
     } finally {
       await new Promise(resolve => held.close(resolve));
     }
+  });
+
+  test('the bundled example configuration (pnpm start) is valid', async () => {
+    const r = await runSwitchyard(['-c', '-f', join(ROOT, 'examples', 'quickstart.cfg')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'Configuration file is valid\n');
   });
 
   test('-c -q prints nothing on success; errors are still printed', async () => {
