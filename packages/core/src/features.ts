@@ -11,6 +11,13 @@ import './log/keywords';
 import './log/format-keywords';
 import './http/errorfile-keywords';
 import './http/http-keywords';
+import './http/forwarding';
+import './http/restrict-hdr-names';
+import './http/monitor-uri';
+import './http/unique-id';
+import './http/captures';
+import './proxy/dispatch';
+import './http/tune-keywords';
 import { registerHaproxyKeywordTables } from './config/haproxy-keywords';
 
 registerHaproxyKeywordTables();

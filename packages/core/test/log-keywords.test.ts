@@ -13,7 +13,7 @@ import { getLogSendHostname, parseLogAddress } from '../src/log/keywords';
 function newGlobal(): GlobalConfig {
   return {
     maxconn: 0, nbthread: 1, pidfile: null, logTargets: [], logTag: 'switchyard', logSendHostname: null, hardStopAfter: 0,
-    statsSockets: [], localPeer: 'x', node: 'x',
+    statsSockets: [], localPeer: 'x', node: 'x', bufsize: 16384, maxHttpHdr: 101, h1Limits: { maxHeadSize: 15277, maxHeaders: 101 },
   };
 }
 

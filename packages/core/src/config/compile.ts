@@ -10,11 +10,16 @@ import type { ParseState } from '../registry';
 import type { CompiledConfig, ListenerConfig, ProxyConfig, ListenAddress } from './compiled';
 import { listenAddressKey, formatListenAddress } from './compiled';
 import { finalizeLogFormats } from '../log/format-keywords';
+import { finalizeForwarding } from '../http/forwarding';
+import { finalizeMonitorUri } from '../http/monitor-uri';
+import { finalizeDispatch } from '../proxy/dispatch';
+import { compileHttpLimits } from '../http/tune-keywords';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
   const g = state.global;
   if (g.maxconn === 0) g.maxconn = defaultMaxconn();
+  compileHttpLimits(state);
 
   const proxies = state.proxies;
   assignIds(proxies, state);
@@ -43,7 +48,11 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
     warnMissingTimeouts(p, state);
   }
 
+  // HTTP-only options outside mode http are dropped with HAProxy's warnings.
+  finalizeForwarding(state);
+  finalizeMonitorUri(state);
   await resolveServers(proxies, state);
+  await finalizeDispatch(state);
   const listeners = buildListeners(proxies, state);
 
   if (diag.hasErrors) return undefined;

@@ -3,6 +3,7 @@
  * functions, no Maps). The master builds it once per (re)load; it is all a
  * worker ever gets. Fields use HAProxy's words.
  */
+import type { H1Limits } from '../http/h1';
 
 /** Where a listener (or the runtime API) is bound. */
 export type ListenAddress =
@@ -27,6 +28,8 @@ export interface BindOptions {
   uid?: number;
   gid?: number;
   v6only?: boolean;
+  /** `accept-proxy`: every connection starts with a PROXY protocol header (engine/proxy-protocol.ts). */
+  acceptProxy?: boolean;
 }
 
 export interface BindConfig extends SourceRef {
@@ -91,6 +94,11 @@ export interface ServerOptions {
   poolMaxConn: number;
   /** `pool-purge-delay` in ms (default 5000; 0 keeps none). */
   poolPurgeDelay: number;
+  /** `send-proxy` / `send-proxy-v2`: a PROXY header opens each connection (v2 wins when both are set). */
+  sendProxy?: boolean;
+  sendProxyV2?: boolean;
+  /** `proxy-v2-options`: PP2_OPT_* bits of engine/proxy-protocol.ts. */
+  proxyV2Options?: number;
 }
 
 export interface ServerConfig extends SourceRef, ServerOptions {
@@ -143,6 +151,50 @@ export interface ProxyConfig extends SourceRef {
    * (http/errors.ts), as latin1 strings; '' = send nothing (/dev/null).
    */
   errorFiles: Record<number, string>;
+  /** `option forwardfor` (http/forwarding.ts), null when not set. */
+  forwardFor: ForwardHeaderConfig | null;
+  /** `option originalto` (http/forwarding.ts), null when not set. */
+  originalTo: ForwardHeaderConfig | null;
+  /** `option http-restrict-req-hdr-names` (http/restrict-hdr-names.ts). */
+  restrictReqHdrNames: 'preserve' | 'delete' | 'reject';
+  /** `monitor-uri` (http/monitor-uri.ts), null when none; frontends only. */
+  monitorUri: string | null;
+  /** `unique-id-format` source (http/unique-id.ts; checked at parse, compiled by the worker), null when none. */
+  uniqueIdFormat: string | null;
+  /** `unique-id-header`, null when none. */
+  uniqueIdHeader: string | null;
+  /** `capture request header` / `capture response header` (http/captures.ts), in declaration order. */
+  reqCaptures: CaptureConfig[];
+  resCaptures: CaptureConfig[];
+  /**
+   * `dispatch <addr>` (proxy/dispatch.ts): where a backend without servers
+   * sends its connections, as a server HAProxy logs as `<NOSRV>`; null when none.
+   */
+  dispatch: ServerConfig | null;
+}
+
+/** An IPv4 or IPv6 network, its address bytes already masked (`except` of option forwardfor/originalto). */
+export interface NetworkConfig {
+  family: 4 | 6;
+  /** 4 or 16 bytes. */
+  addr: number[];
+  mask: number[];
+}
+
+/** `option forwardfor` / `option originalto` of one proxy. */
+export interface ForwardHeaderConfig {
+  /** Header name as written (default X-Forwarded-For / X-Original-To). */
+  header: string;
+  /** No header for an address in this network. */
+  except: NetworkConfig | null;
+  /** `if-none` (forwardfor only): add the header only when the request has none. */
+  ifNone: boolean;
+}
+
+/** One `capture request|response header <name> len <n>`. */
+export interface CaptureConfig {
+  name: string;
+  len: number;
 }
 
 export interface ProxyOptions {
@@ -161,6 +213,11 @@ export interface ProxyOptions {
    * a buffer) before choosing and connecting a server. Frontend or backend.
    */
   httpBufferRequest: boolean;
+  /**
+   * `option http-ignore-probes`: a connection closed or timed out before its
+   * first request's first byte is closed silently (no 400/408, no log).
+   */
+  httpIgnoreProbes: boolean;
 }
 
 export interface StatsSocketConfig extends SourceRef {
@@ -186,6 +243,12 @@ export interface GlobalConfig {
   /** Local peer name (-L or `localpeer`), defaults to the host name. */
   localPeer: string;
   node: string;
+  /** `tune.bufsize` in bytes, rounded up to a multiple of 16 as HAProxy does (default 16384). */
+  bufsize: number;
+  /** `tune.http.maxhdr` (default 101). */
+  maxHttpHdr: number;
+  /** Head limits of the HTTP/1 parser, derived from the two above at compile (http/limits.ts). */
+  h1Limits: H1Limits;
 }
 
 export interface CompiledConfig {

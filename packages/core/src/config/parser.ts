@@ -10,6 +10,7 @@ import {
 import type { Diagnostics } from './diagnostics';
 import type { GlobalConfig, ProxyConfig } from './compiled';
 import { os } from '../util/os';
+import { DEFAULT_BUFSIZE, DEFAULT_MAXHDR, h1LimitsFor } from '../http/limits';
 
 /** A lexed configuration line (see lexer.ts). */
 export interface LineLike {
@@ -36,6 +37,9 @@ export function newGlobalConfig(): GlobalConfig {
     statsSockets: [],
     localPeer: os.hostname(),
     node: os.hostname(),
+    bufsize: DEFAULT_BUFSIZE,
+    maxHttpHdr: DEFAULT_MAXHDR,
+    h1Limits: h1LimitsFor(DEFAULT_BUFSIZE, DEFAULT_MAXHDR),
   };
 }
 

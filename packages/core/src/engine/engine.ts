@@ -11,9 +11,12 @@ import { buildRuntime, shareOf, type ProxyRuntime } from './proxy-runtime';
 import { ListenerRuntime, type ListenerHost, type RawHandle } from './listener';
 import { TcpStream } from './tcp-relay';
 import { HttpStream } from './http-stream';
-import type { RawStream } from './raw-handle';
+import { peerAddress, type RawStream } from './raw-handle';
+import { PP_ERR_ABORT, PP_ERR_EMPTY, PP_ERR_TIMEOUT, PP_ERROR_MESSAGES, type ProxyHeader } from './proxy-protocol';
+import { formatAcceptDate } from '../log/tcplog';
 import { LogSinks } from '../log/sinks';
 import { compileLogFormat, renderLogFormat, type CompiledLogFormat, type LogRecord } from '../log/log-format';
+import type { H1Limits } from '../http/h1';
 
 export interface EngineOptions {
   workerIndex: number;
@@ -37,6 +40,8 @@ export class Engine implements ListenerHost {
   cumConns = 0;
   maxConnReached = 0;
   readonly maxconn: number;
+  /** HTTP/1 head limits (tune.bufsize, tune.http.maxhdr), computed at compile. */
+  readonly h1Limits: Readonly<H1Limits>;
   private readonly startedAt = Date.now();
   private globalLog: LogSinks | null;
   private proxyLogs: Array<LogSinks | null>;
@@ -52,6 +57,7 @@ export class Engine implements ListenerHost {
     this.proxies = buildRuntime(cfg, opts.states);
     const { workerIndex: wi, workerCount: wc } = opts;
     this.maxconn = shareOf(cfg.global.maxconn, wi, wc);
+    this.h1Limits = cfg.global.h1Limits;
     for (const p of this.proxies) if (p.cfg.cap.fe) p.maxconn = shareOf(p.cfg.maxconn || cfg.global.maxconn, wi, wc);
     const ctx = { tag: cfg.global.logTag, pid: opts.masterPid, hostname: cfg.global.logSendHostname };
     this.globalLog = cfg.global.logTargets.length ? new LogSinks(cfg.global.logTargets, ctx) : null;
@@ -107,13 +113,64 @@ export class Engine implements ListenerHost {
         l.pause();
       }
     }
+    // accept-proxy: no stream before the PROXY header is in (listener.ts).
+    if (l.cfg.options.acceptProxy) return l.readProxyHeader(handle, fe.cfg.timeouts.client);
+    this.startStream(l, handle, null, null);
+  }
+
+  /** accept-proxy: the header is in; the stream starts with the bytes that followed it. */
+  onProxyHeader(l: ListenerRuntime, handle: RawStream, h: ProxyHeader, rest: Buffer | null): void {
+    this.startStream(l, handle, h, rest);
+  }
+
+  /**
+   * `h`: the connection's PROXY header (accept-proxy), whose source is then
+   * the client for logs and for servers (HAProxy: "the PROXY protocol
+   * dictates the layer 3/4 addresses of the incoming connection to be used
+   * everywhere an address is used"); LOCAL and UNKNOWN keep the real ones.
+   */
+  private startStream(l: ListenerRuntime, handle: RawStream, h: ProxyHeader | null, rest: Buffer | null): void {
+    const fe = l.proxy;
+    const proxied = h !== null && h.proxied;
     // The peer address costs a syscall: only fetched when something logs it.
     const logs = this.hasLog(fe);
-    const st = fe.cfg.mode === 'http' ? new HttpStream(this, fe, l, handle, logs) : new TcpStream(this, fe, l, handle, logs);
+    const wantAddress = logs && !proxied;
+    const st = fe.cfg.mode === 'http' ? new HttpStream(this, fe, l, handle, wantAddress) : new TcpStream(this, fe, l, handle, wantAddress);
+    if (h !== null) st.proxied(proxied ? h.srcIp : null, h.srcPort, rest);
     this.streams.add(st);
-    // HAProxy's default (no log option) line, emitted at accept time.
-    if (logs && this.logFormats[fe.index] === null) this.log(fe, LOG_INFO, st.describeConnect());
+    // HAProxy's default (no log option) line, emitted at accept time
+    // (frontend_accept(), once the handshake is done: the header's addresses).
+    if (logs && this.logFormats[fe.index] === null) {
+      this.log(fe, LOG_INFO, proxied
+        ? `Connect from ${h.srcIp}:${h.srcPort} to ${h.dstIp}:${h.dstPort} (${fe.cfg.name}/${fe.cfg.mode === 'http' ? 'HTTP' : 'TCP'})`
+        : st.describeConnect());
+    }
     st.start();
+  }
+
+  /**
+   * accept-proxy: the handshake failed and the connection is being closed
+   * (code 0: stopping). HAProxy's session_kill_embryonic(): a line
+   * `<ci>:<cp> [<accept date>] <frontend>/<bind name or id>: <reason>` at
+   * info level when the frontend has a log format, except, with `option
+   * dontlognull`, for a connection that sent nothing (closed, reset or timed
+   * out before any byte).
+   */
+  onProxyFailed(l: ListenerRuntime, handle: RawStream, code: number, received: number, acceptTime: number): void {
+    const fe = l.proxy;
+    let log = code !== 0 && this.logFormats[fe.index] !== null && this.hasLog(fe);
+    if (log && fe.cfg.options.dontlognull && (code === PP_ERR_EMPTY || code === PP_ERR_ABORT || (code === PP_ERR_TIMEOUT && received === 0))) log = false;
+    if (log) {
+      const a = peerAddress(handle);
+      let luid = 0;
+      for (const x of this.cfg.listeners) {
+        if (x.proxy === l.cfg.proxy) luid++;
+        if (x === l.cfg) break;
+      }
+      const who = a.address === 'unix' ? `unix:${luid}` : `${a.address}:${a.port}`;
+      this.log(fe, LOG_INFO, `${who} [${formatAcceptDate(acceptTime)}] ${fe.cfg.name}/${l.cfg.options.name ?? luid}: ${PP_ERROR_MESSAGES[code]}`);
+    }
+    this.sessionEnded(fe, l);
   }
 
   private hasLog(p: ProxyRuntime): boolean {

@@ -44,7 +44,7 @@ import {
 } from './raw-handle';
 import { connectToServer } from './server-connect';
 import {
-  parseRequestHead, parseResponseHead, HeadScan, DEFAULT_H1_LIMITS,
+  parseRequestHead, parseResponseHead, HeadScan,
   type RequestHead, type ResponseHead, type MessageHead,
   BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE, BODY_TUNNEL, METH_CONNECT,
   METH_GET, METH_HEAD, METH_PUT, METH_DELETE, METH_OPTIONS, METH_TRACE,
@@ -53,6 +53,7 @@ import { ChunkedDecoder } from '../http/chunked';
 import type { HeaderList } from '../http/headers';
 import { earlyErrorResponse, errorReplyFor } from '../http/errors';
 import type { LogRecord } from '../log/log-format';
+import { RequestExtras, analyseRequest, analyseResponse, localReply, logExtras, REQ_FORWARD, REQ_MONITOR, REQ_DENY_BE } from '../http/analysers';
 import { countStatus } from '../stats/counters';
 
 const kStream = Symbol('switchyard.http.stream');
@@ -94,6 +95,8 @@ export class HttpStream {
   private srvHeld = false;
   client: RawStream | null;
   server: RawStream | null = null;
+  /** Captures, unique-id, request counter of the current transaction (http/analysers.ts). */
+  private readonly extras = new RequestExtras();
 
   private phase = P_HEAD;
   private finished = false;
@@ -206,6 +209,16 @@ export class HttpStream {
     }
   }
 
+  /**
+   * accept-proxy (engine.ts), before start(): the client address of the
+   * connection's PROXY header (null: the real one stays, LOCAL/UNKNOWN) and
+   * the bytes that followed the header, parsed first by start().
+   */
+  proxied(ip: string | null, port: number, first: Buffer | null): void {
+    if (ip !== null) { this.clientIp = ip; this.clientPort = port; }
+    if (first !== null) { this.cbuf = first; this.bytesIn = first.length; this.fe.fe!.bin += first.length; }
+  }
+
   /** `Connect from <ci>:<cp> to <fi>:<fp>` of HAProxy's default log. */
   describeConnect(): string {
     const l = localAddress(this.client!);
@@ -247,9 +260,8 @@ export class HttpStream {
       return this.replyAndClose(earlyErrorResponse(this.fe.cfg, 408));
     }
     if (this.phase !== P_HEAD) return;
-    // Nothing received (idle keep-alive or an empty connection): close
-    // silently, as HAProxy's H1 mux does; a partial head gets 408.
-    if (this.headStart < 0) return this.close();
+    // Nothing received: see emptyRequest(); a partial head gets 408.
+    if (this.headStart < 0) return this.emptyRequest(408, 'c');
     this.status = 408;
     this.setTerm('c', 'R');
     this.fe.fe!.ereq++;
@@ -283,7 +295,7 @@ export class HttpStream {
         this.armHeadTimer(t.httpRequest || t.client);
       }
     }
-    const r = parseRequestHead(buf, DEFAULT_H1_LIMITS, this.scan);
+    const r = parseRequestHead(buf, this.engine.h1Limits, this.scan);
     if (r.state === 'partial') return;
     this.fe.fe!.reqTot++;
     if (r.state === 'error') {
@@ -313,6 +325,29 @@ export class HttpStream {
     const idempotent = m === METH_GET || m === METH_HEAD || m === METH_OPTIONS || m === METH_PUT || m === METH_DELETE || m === METH_TRACE;
     this.reqCopy = idempotent ? [] : null;
     this.reqCopyLen = 0;
+    // monitor-uri, captures, header-name policy, unique-id, X-Forwarded-For,
+    // X-Original-To, in HAProxy's order (http/analysers.ts).
+    const verdict = analyseRequest(this.extras, this.fe, be, h, this, this.txnStart, this.requestLine);
+    if (verdict !== REQ_FORWARD) {
+      // Answered here: monitor-uri (200, not logged) or a refused header name
+      // (403 deny, logged PR). As in HAProxy the connection stays open when
+      // the client keeps it and no body follows; a pipelined request behind
+      // it closes the connection instead (no recursion into the next head).
+      const r = localReply(verdict, this.fe, be);
+      if (h.bodyKind !== BODY_NONE || this.cbuf !== null || r.mustClose) this.keepAlive = false;
+      this.sendClient(!this.keepAlive ? r.close : h.version === 11 ? r.keepAlive : r.keepAlive10);
+      if (verdict === REQ_MONITOR) {
+        if (!this.keepAlive) return this.closeClient();
+        this.txnCount++;
+        this.resetTransaction();
+        return this.waitRequest(false);
+      }
+      this.status = 403;
+      this.setTerm('P', 'R');
+      this.reqDone = true;
+      if (verdict === REQ_DENY_BE) this.be = be;
+      return this.responseDone();
+    }
     // Upgrade (RFC 9110 §7.8, HTTP/1.1 only) and CONNECT go to the server as
     // they are, Upgrade kept; a 101 (a 2xx to CONNECT) makes the connection
     // a tunnel (tunnelStart). The server connection is not kept afterwards.
@@ -557,7 +592,7 @@ export class HttpStream {
   private parseResponse(): void {
     while (this.sbuf !== null && !this.finished) {
       const buf = this.sbuf;
-      const r = parseResponseHead(buf, this.req!.methodCode, DEFAULT_H1_LIMITS, this.sscan);
+      const r = parseResponseHead(buf, this.req!.methodCode, this.engine.h1Limits, this.sscan);
       if (r.state === 'partial') return;
       if (r.state === 'error') {
         this.be!.be!.eresp++;
@@ -569,7 +604,8 @@ export class HttpStream {
       const rest = r.headLength < buf.length ? buf.subarray(r.headLength) : null;
       this.sbuf = rest;
       if (h.status < 200 && h.status !== 101) {
-        // Interim response (100-continue, 103): forwarded as is, the final one follows.
+        // Interim response (100-continue, 103): forwarded, the final one follows.
+        dropFraming(h);
         this.respStarted = true;
         this.sendClient(serializeHead(statusLine(h), h, null, false));
         continue;
@@ -584,6 +620,8 @@ export class HttpStream {
         return this.tunnelStart(h, rest);
       }
       this.resp = h;
+      if (h.status === 204) dropFraming(h);
+      analyseResponse(this.extras, this.fe, h.headers);
       this.sbuf = null;
       this.respHeadAt = Date.now();
       this.status = h.status;
@@ -719,7 +757,7 @@ export class HttpStream {
     const resp = this.resp;
     if (srv === null || resp === null || !resp.keepAlive || !this.respClean || !this.srvKeep || !this.reqDone ||
       this.srvPending !== 0 || this.finished || this.engine.isStopping) return this.closeServer();
-    const shared = this.be!.reuse !== REUSE_NEVER;
+    const shared = this.be!.reuse !== REUSE_NEVER && !srv.cfg.sendProxy && !srv.cfg.sendProxyV2;
     // A private connection is only worth keeping for this session's next request.
     if (!shared && !this.keepAlive) return this.closeServer();
     if (this.srvReading) h.readStop();
@@ -753,13 +791,15 @@ export class HttpStream {
     }
     this.releaseServer();
     this.clearTxnTimers();
-    this.engine.logHttp(this, this.logRecord());
+    // Backend and server slots go before the log line, as in HAProxy 2.6
+    // (a lone transaction logs 1/1/0/0/0; tcp-relay.ts does the same).
     if (this.beCounted) {
       this.beCounted = false;
       this.be!.beconn--;
       this.be!.be!.scur = this.be!.beconn;
     }
     this.release();
+    this.engine.logHttp(this, this.logRecord());
   }
 
   private resetTransaction(): void {
@@ -792,6 +832,7 @@ export class HttpStream {
     this.reqCopy = null;
     this.reqCopyLen = 0;
     this.upgrade = false;
+    this.extras.reset();
     this.sscan.reset();
     // Bytes already received for the next request count for it.
     if (this.cbuf !== null) this.bytesIn = this.cbuf.length;
@@ -800,7 +841,8 @@ export class HttpStream {
   private logRecord(): LogRecord {
     const now = Date.now();
     const ti = this.headStart >= 0 ? this.headStart - this.txnStart : -1;
-    return {
+    // Captures, %rt and %ID come from http/analysers.ts.
+    return logExtras(this.extras, this.fe, this, {
       clientIp: this.clientIp, clientPort: this.clientPort,
       acceptTime: this.txnStart,
       frontend: this.fe.cfg.name,
@@ -821,7 +863,7 @@ export class HttpStream {
       actconn: this.engine.actconn, feconn: this.fe.feconn, beconn: this.be?.beconn ?? 0, srvConn: this.srv?.cur ?? 0,
       retries: this.retries, redispatched: this.redispatched,
       srvQueue: 0, backendQueue: 0,
-    };
+    });
   }
 
   /* ---------------- tunnel (Upgrade, CONNECT) ---------------- */
@@ -834,6 +876,7 @@ export class HttpStream {
    */
   private tunnelStart(h: ResponseHead, rest: Buffer | null): void {
     this.resp = h;
+    analyseResponse(this.extras, this.fe, h.headers);
     this.sbuf = null;
     this.respHeadAt = Date.now();
     this.status = h.status;
@@ -978,9 +1021,13 @@ export class HttpStream {
   clientEof(): void {
     this.readClient(false);
     if (this.phase === P_HEAD) {
-      if (this.headStart < 0) return this.close(); // idle connection closed: nothing to log
+      if (this.headStart < 0) return this.emptyRequest(400, 'C');
+      // A head cut short: HAProxy answers 400 (h1_handle_parsing_error).
+      this.status = 400;
       this.setTerm('C', 'R');
-      return this.close();
+      this.fe.fe!.reqTot++;
+      this.fe.fe!.ereq++;
+      return this.replyAndClose(earlyErrorResponse(this.fe.cfg, 400));
     }
     if (this.phase === P_CLOSING) return;
     if (this.phase === P_TUNNEL) return this.tunnelEof(true);
@@ -1062,7 +1109,37 @@ export class HttpStream {
     if (this.respStarted) return this.close();
     const r = errorReplyFor(this.fe.cfg, this.be?.cfg ?? null, status);
     this.closeServer();
+    // A whole request from a keep-alive client: the page goes out in its
+    // keep-alive form and the next request is awaited, as HAProxy does.
+    if (r !== undefined && this.keepAlive && this.reqDone && !r.mustClose && this.req !== null) {
+      this.respStarted = true;
+      this.sendClient(this.req.version === 11 ? r.keepAlive : r.keepAlive10);
+      if (this.finished) return;
+      return this.responseDone();
+    }
     this.replyAndClose(r === undefined ? undefined : r.close);
+  }
+
+  /**
+   * The client closed (400) or timed out (408) before its first request's
+   * first byte: HAProxy 2.6's h1_handle_parsing_error() / h1_handle_req_tout()
+   * on an empty connection. Silent between keep-alive requests and with
+   * `option http-ignore-probes`; with `dontlognull`, not logged (and the
+   * 408 not sent); otherwise answered and logged (`<BADREQ>`, CR / cR).
+   */
+  private emptyRequest(status: number, t1: string): void {
+    if (this.txnCount > 0 || this.fe.cfg.options.httpIgnoreProbes) return this.close();
+    const c = this.fe.fe!;
+    c.reqTot++;
+    c.ereq++;
+    this.status = status;
+    this.setTerm(t1, 'R');
+    const page = earlyErrorResponse(this.fe.cfg, status);
+    if (!this.fe.cfg.options.dontlognull) return this.replyAndClose(page);
+    countStatus(c, status);
+    this.keepAlive = false;
+    if (status === 400 && page !== undefined && page.length > 0) this.sendClient(page);
+    if (!this.finished) this.closeClient();
   }
 
   /** Send `msg` (may be empty / undefined: nothing), log, then close once it is flushed. */
@@ -1174,6 +1251,18 @@ function serializeHead(startLine: string, h: MessageHead, conn: string | null, k
   }
   out[off++] = CR; out[off++] = LF;
   return out;
+}
+
+/**
+ * 1xx and 204 have no content (RFC 9110 §8.6, RFC 9112 §6.1): a
+ * Content-Length or Transfer-Encoding from the server is not passed on
+ * (HAProxy's H1 mux drops them too).
+ */
+function dropFraming(h: ResponseHead): void {
+  const list = h.headers;
+  for (let i = list.count - 1; i >= 0; i--) {
+    if (list.nameIs(i, 'content-length') || list.nameIs(i, 'transfer-encoding')) list.removeAt(i);
+  }
 }
 
 /** The status line as received, version included (HAProxy keeps the server's version). */

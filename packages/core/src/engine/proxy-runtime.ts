@@ -8,6 +8,7 @@ import { newBackendCounters, newFrontendCounters, newServerCounters, type Backen
 import { serverUsable, type ServerRuntimeState, type ServerStateTable, ADMF_CMAINT, ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED } from '../proxy/server-state';
 import { SmoothRoundRobin } from '../backend/lb-roundrobin';
 import { ServerPool, reuseMode } from '../backend/server-pool';
+import { httpFeatures, type HttpFeatures } from '../http/analysers';
 
 export class ServerRuntime {
   readonly counters: ServerCounters = newServerCounters();
@@ -72,6 +73,10 @@ export class ProxyRuntime {
   readonly reuse: number;
   /** CONN_* of the http connection mode options. */
   readonly connMode: number;
+  /** monitor-uri, captures, unique-id, forwardfor … compiled (http/analysers.ts); null outside mode http. */
+  readonly http: HttpFeatures | null;
+  /** `dispatch`: the destination of a backend without servers (proxy/dispatch.ts), null when none. */
+  readonly dispatch: ServerRuntime | null;
 
   constructor(readonly cfg: ProxyConfig, readonly index: number, states: ServerRuntimeState[] | undefined) {
     this.fe = cfg.cap.fe ? newFrontendCounters() : null;
@@ -82,12 +87,14 @@ export class ProxyRuntime {
     this.reuse = reuseMode(cfg.options.httpReuse);
     const m = cfg.options.httpConnMode;
     this.connMode = m === 'close' ? CONN_CLOSE : m === 'server-close' ? CONN_SERVER_CLOSE : CONN_KEEP_ALIVE;
+    this.http = httpFeatures(cfg);
+    this.dispatch = cfg.dispatch ? new ServerRuntime(cfg.dispatch, -1, undefined) : null;
   }
 
   /**
    * Next server: active servers by weighted round-robin; when none is usable,
    * the first usable backup (HAProxy uses only the first backup unless
-   * `option allbackups`).
+   * `option allbackups`); a backend without servers, its `dispatch` address.
    */
   pickServer(exclude?: ServerRuntime): ServerRuntime | undefined {
     let s = this.active.pick();
@@ -98,7 +105,7 @@ export class ProxyRuntime {
     if (s) return s;
     for (const b of this.backups) if (b.weight() > 0 && b !== exclude) return b;
     for (const b of this.backups) if (b.weight() > 0) return b;
-    return undefined;
+    return this.dispatch ?? undefined;
   }
 
   usableServers(): number {

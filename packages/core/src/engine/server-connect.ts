@@ -4,9 +4,18 @@
  * timeout. The stream is told the outcome through connectDone/connectFailed
  * with the attempt number it passed, so a late completion of an abandoned
  * attempt is recognised and ignored.
+ *
+ * `send-proxy` / `send-proxy-v2`: once connected, the PROXY header is the
+ * first thing written, before the owner hears of the connection (so before
+ * any byte of its own), describing the stream's client: the addresses of
+ * the client's PROXY header if it came with one, else the connection's
+ * (listener.ts clientEndpoints). The header is built at connect time, once
+ * per connection; every attempt (retry, redispatch) gets its own.
  */
 import type { ServerRuntime } from './proxy-runtime';
-import { type RawStream, type ConnectReq, newTcpSocket, newConnectReq, localAddress } from './raw-handle';
+import { type RawStream, type ConnectReq, type WriteReq, WriteWrap, newTcpSocket, newConnectReq, localAddress, lastWriteWasAsync } from './raw-handle';
+import { buildProxyV1, buildProxyV2, type ProxyV2Extras } from './proxy-protocol';
+import { clientEndpoints, proxyHeaderOf } from './listener';
 
 export interface ConnectOwner {
   connectDone(attempt: number, status: number): void;
@@ -21,6 +30,9 @@ export interface ServerConnect {
 
 const kOwner = Symbol('switchyard.connect.owner');
 const kAttempt = Symbol('switchyard.connect.attempt');
+const kServer = Symbol('switchyard.connect.server');
+const kClient = Symbol('switchyard.connect.client');
+const kHandle = Symbol('switchyard.connect.handle');
 
 /**
  * Connect to `srv` (to the port the client connected to when the server has
@@ -35,7 +47,12 @@ export function connectToServer(srv: ServerRuntime, client: RawStream, owner: Co
   req.oncomplete = onConnect;
   req[kOwner] = owner;
   req[kAttempt] = attempt;
-  const port = cfg.port || localAddress(client).port;
+  if (cfg.sendProxy || cfg.sendProxyV2) {
+    req[kServer] = srv;
+    req[kClient] = client;
+    req[kHandle] = h;
+  }
+  const port = cfg.port || clientDstPort(client);
   const err = cfg.family === 6 ? h.connect6!(req, cfg.ip, port) : h.connect!(req, cfg.ip, port);
   if (err) {
     process.nextTick(connectFailedNT, owner, attempt);
@@ -44,9 +61,50 @@ export function connectToServer(srv: ServerRuntime, client: RawStream, owner: Co
   return { handle: h, timer: timeoutMs > 0 ? setTimeout(onConnectTimeout, timeoutMs, owner, attempt) : null };
 }
 
+/**
+ * The port the client connected to, for a server without one: the PROXY
+ * header's destination when the client came with one (HAProxy uses the
+ * session's destination address, which the header sets).
+ */
+function clientDstPort(client: RawStream): number {
+  const pp = proxyHeaderOf(client);
+  return pp !== null && pp.proxied ? pp.dstPort : localAddress(client).port;
+}
+
 function onConnect(this: ConnectReq, status: number): void {
+  const srv = this[kServer] as ServerRuntime | undefined;
+  if (srv !== undefined && status === 0) {
+    const client = this[kClient] as RawStream, h = this[kHandle] as RawStream;
+    this[kClient] = this[kHandle] = this[kServer] = undefined;
+    sendProxyHeader(srv, client, h);
+  }
   (this[kOwner] as ConnectOwner).connectDone(this[kAttempt] as number, status);
 }
+
+/**
+ * Write the PROXY header on a new server connection. A write error is left
+ * to the owner, whose own first write or read on the handle fails the same
+ * way.
+ */
+function sendProxyHeader(srv: ServerRuntime, client: RawStream, h: RawStream): void {
+  const cfg = srv.cfg;
+  const ends = clientEndpoints(client);
+  let buf: Buffer;
+  if (cfg.sendProxyV2) {
+    const pp = proxyHeaderOf(client);
+    const extras: ProxyV2Extras = { authority: pp !== null ? pp.authority : null, uniqueId: null };
+    buf = buildProxyV2(ends, cfg.proxyV2Options ?? 0, extras);
+  } else {
+    buf = buildProxyV1(ends);
+  }
+  const req = new WriteWrap() as WriteReq;
+  req.handle = h;
+  req.oncomplete = onHeaderWritten;
+  req.async = false;
+  if (h.writeBuffer(req, buf) === 0 && lastWriteWasAsync()) req.buffer = buf;
+}
+
+function onHeaderWritten(this: WriteReq): void { this.buffer = null; }
 
 function connectFailedNT(owner: ConnectOwner, attempt: number): void { owner.connectFailed(attempt, false); }
 function onConnectTimeout(owner: ConnectOwner, attempt: number): void { owner.connectFailed(attempt, true); }

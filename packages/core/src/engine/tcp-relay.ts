@@ -76,6 +76,8 @@ export class TcpStream {
   private beCounted = false;
   private connectTimer: NodeJS.Timeout | null = null;
   private turnaround: NodeJS.Timeout | null = null;
+  /** Client bytes read with the PROXY header (accept-proxy), forwarded once connected. */
+  private early: Buffer | null = null;
 
   constructor(readonly engine: Engine, readonly fe: ProxyRuntime, readonly listener: ListenerRuntime, handle: RawStream, wantAddress: boolean) {
     this.be = fe.defaultBackend;
@@ -95,6 +97,16 @@ export class TcpStream {
       this.clientIp = a.address;
       this.clientPort = a.port;
     }
+  }
+
+  /**
+   * accept-proxy (engine.ts), before start(): the client address of the
+   * connection's PROXY header (null: the real one stays, LOCAL/UNKNOWN) and
+   * the bytes that followed the header, sent to the server once connected.
+   */
+  proxied(ip: string | null, port: number, first: Buffer | null): void {
+    if (ip !== null) { this.clientIp = ip; this.clientPort = port; }
+    this.early = first;
   }
 
   /** `Connect from <ci>:<cp> to <fi>:<fp>` of HAProxy's default log. */
@@ -166,6 +178,7 @@ export class TcpStream {
     this.setTimeout(this.server, tunnel || be.server);
     srvH.readStart();
     this.client.handle!.readStart();
+    if (this.early !== null) { const b = this.early; this.early = null; this.data(this.client, b); }
   }
 
   connectFailed(attempt: number, timedOut: boolean): void {

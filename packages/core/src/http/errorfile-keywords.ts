@@ -38,7 +38,8 @@ registerKeywords([
       let loaded = ctx.state.scratch.get('errorfile') as Map<string, ValidateResult> | undefined;
       if (!loaded) ctx.state.scratch.set('errorfile', loaded = new Map());
       let r = loaded.get(path);
-      if (!r) loaded.set(path, r = loadErrorFile(path));
+      // Checked against tune.bufsize as set so far, as HAProxy does (global comes first).
+      if (!r) loaded.set(path, r = loadErrorFile(path, ctx.state.global.bufsize));
       if (!r.ok) return ctx.error(r.reason);
       const px = ctx.proxy!;
       (px.errorFiles ??= {})[code] = r.bytes.toString('latin1');

@@ -68,11 +68,7 @@ const BUILTIN_TEXT: ReadonlyMap<number, string> = new Map([
   [504, page(504, 'Gateway Time-out', "The server didn't respond in time.")],
 ]);
 
-/**
- * tune.bufsize. Switchyard does not parse `tune.bufsize` yet, so HAProxy's
- * default applies; when it does, pass the configured value to
- * validateErrorFile().
- */
+/** tune.bufsize's default; the configured value (GlobalConfig.bufsize) is passed to validateErrorFile(). */
 export const DEFAULT_BUFSIZE = 16384;
 
 /**
@@ -239,6 +235,19 @@ for (const [status, text] of BUILTIN_TEXT) {
   const v = validateErrorFile(raw);
   if (!v.ok) throw new Error(`built-in ${status} page is invalid: ${v.reason}`);
   DEFAULT_REPLIES.set(status, makeReply(v.bytes));
+}
+
+/**
+ * The first built-in page that does not fit a `bufsize`-byte buffer, with
+ * the reason (haproxy 2.6.12 refuses to start then), or undefined.
+ */
+export function builtinPageProblem(bufsize: number): { status: number; reason: string } | undefined {
+  if (bufsize >= DEFAULT_BUFSIZE) return undefined;
+  for (const [status, raw] of EARLY) {
+    const v = validateErrorFile(raw, bufsize);
+    if (!v.ok) return { status, reason: v.reason };
+  }
+  return undefined;
 }
 
 /** The built-in page for `status` as an HTTP stream sends it (HTTP/1.1 client, keep-alive). */

@@ -71,3 +71,14 @@ registerKeywords([{
     ctx.proxy!.options.httpBufferRequest = !ctx.negated;
   },
 }]);
+
+registerKeywords([{
+  name: 'option http-ignore-probes',
+  sections: FE,
+  negatable: true,
+  usage: '[no] option http-ignore-probes  close connections that never sent a byte silently (no 400/408, no log), e.g. browser pre-connects',
+  parse(ctx: KeywordContext) {
+    if (ctx.args.length > 0) return ctx.error("'option http-ignore-probes' takes no argument");
+    ctx.proxy!.options.httpIgnoreProbes = !ctx.negated;
+  },
+}]);

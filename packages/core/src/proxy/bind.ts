@@ -1,6 +1,6 @@
 /**
  * `bind` lines and their keywords (HAProxy's bind_kw_list). Later features
- * (TLS, PROXY protocol) register more bind keywords into the same table.
+ * (TLS) register more bind keywords into the same table.
  */
 import { registerKeywords, registerLineKeywords, parseLineKeywords, registerUnsupportedLine } from '../registry';
 import type { BindOptions } from '../config/compiled';
@@ -63,11 +63,16 @@ registerLineKeywords<BindOptions>('bind', [
   idKeyword('uid'), idKeyword('gid'), idKeyword('user'), idKeyword('group'),
   { name: 'v6only', args: 0, usage: 'v6only  an IPv6 wildcard bind does not accept IPv4', parse(o) { o.v6only = true; } },
   { name: 'v4v6', args: 0, usage: 'v4v6  an IPv6 wildcard bind also accepts IPv4 (default)', parse(o) { o.v6only = false; } },
+  {
+    name: 'accept-proxy', args: 0,
+    usage: 'accept-proxy  connections must start with a PROXY protocol v1 or v2 header; its addresses are the client\'s',
+    parse(o) { o.acceptProxy = true; },
+  },
 ]);
 
 // HAProxy bind keywords that other issues will bring.
 registerUnsupportedLine('bind', [
-  'accept-proxy', 'ssl', 'crt', 'crt-list', 'ca-file', 'verify', 'alpn', 'npn', 'ciphers', 'ciphersuites', 'curves',
+  'ssl', 'crt', 'crt-list', 'ca-file', 'verify', 'alpn', 'npn', 'ciphers', 'ciphersuites', 'curves',
   'ssl-min-ver', 'ssl-max-ver', 'crl-file', 'strict-sni', 'tfo', 'transparent', 'interface', 'namespace', 'defer-accept',
   'mss', 'process', 'thread', 'tcp-ut', 'accept-netscaler-cip', 'allow-0rtt', 'ca-ignore-err', 'crt-ignore-err',
   'ecdhe', 'expose-fd', 'force-sslv3', 'force-tlsv10', 'force-tlsv11', 'force-tlsv12', 'force-tlsv13', 'generate-certificates',

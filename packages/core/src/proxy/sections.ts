@@ -36,8 +36,17 @@ export function newProxyConfig(name: string, file: string, line: number): ProxyC
     logGlobal: false,
     logTargets: [],
     logFormat: null,
-    options: { tcplog: false, dontlognull: false, httpReuse: 'safe', httpConnMode: 'keep-alive', httpBufferRequest: false },
+    options: { tcplog: false, dontlognull: false, httpReuse: 'safe', httpConnMode: 'keep-alive', httpBufferRequest: false, httpIgnoreProbes: false },
     errorFiles: {},
+    forwardFor: null,
+    originalTo: null,
+    restrictReqHdrNames: 'preserve',
+    monitorUri: null,
+    uniqueIdFormat: null,
+    uniqueIdHeader: null,
+    reqCaptures: [],
+    resCaptures: [],
+    dispatch: null,
   };
 }
 

@@ -6,6 +6,7 @@
 import { registerKeywords, registerLineKeywords, parseLineKeywords, registerUnsupportedLine, type KeywordContext } from '../registry';
 import type { ServerConfig, ServerOptions } from '../config/compiled';
 import { parseHostPort, parseInteger } from '../config/args';
+import { PP2_OPTION_NAMES, PP2_OPT_SSL, PP2_OPT_CERT_CN } from '../engine/proxy-protocol';
 
 const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
 
@@ -36,6 +37,7 @@ registerKeywords([
         addrText: addr, host: a.host, ip: a.host, port: a.port, family: a.family,
         weight: draft.weight, maxconn: draft.maxconn, backup: draft.backup, disabled: draft.disabled,
         poolMaxConn: draft.poolMaxConn, poolPurgeDelay: draft.poolPurgeDelay,
+        sendProxy: draft.sendProxy ?? false, sendProxyV2: draft.sendProxyV2 ?? false, proxyV2Options: draft.proxyV2Options ?? 0,
       };
       p.servers.push(srv);
     },
@@ -86,6 +88,52 @@ registerLineKeywords<ServerDraft>('server', [
   { name: 'disabled', args: 0, defaultServer: true, usage: 'disabled  start in maintenance', parse(o) { o.disabled = true; } },
   { name: 'enabled', args: 0, defaultServer: true, usage: 'enabled  cancels disabled', parse(o) { o.disabled = false; } },
   {
+    name: 'send-proxy', args: 0, defaultServer: true,
+    usage: 'send-proxy  open each connection with a PROXY protocol v1 line carrying the client\'s addresses',
+    parse(o) { o.sendProxy = true; },
+  },
+  {
+    name: 'send-proxy-v2', args: 0, defaultServer: true,
+    usage: 'send-proxy-v2  open each connection with a PROXY protocol v2 header (wins over send-proxy)',
+    parse(o) { o.sendProxyV2 = true; },
+  },
+  {
+    name: 'send-proxy-v2-ssl', args: 0, defaultServer: true,
+    usage: 'send-proxy-v2-ssl  send-proxy-v2 with the SSL TLV (proxy-v2-options ssl)',
+    parse(o) { o.sendProxyV2 = true; o.proxyV2Options = (o.proxyV2Options ?? 0) | PP2_OPT_SSL; },
+  },
+  {
+    name: 'send-proxy-v2-ssl-cn', args: 0, defaultServer: true,
+    usage: 'send-proxy-v2-ssl-cn  send-proxy-v2 with the SSL TLV and the client certificate CN (proxy-v2-options ssl,cert-cn)',
+    parse(o) { o.sendProxyV2 = true; o.proxyV2Options = (o.proxyV2Options ?? 0) | PP2_OPT_SSL | PP2_OPT_CERT_CN; },
+  },
+  { name: 'no-send-proxy', args: 0, defaultServer: true, usage: 'no-send-proxy  cancels send-proxy', parse(o) { o.sendProxy = false; } },
+  { name: 'no-send-proxy-v2', args: 0, defaultServer: true, usage: 'no-send-proxy-v2  cancels send-proxy-v2', parse(o) { o.sendProxyV2 = false; } },
+  // As HAProxy's srv_disable_pp_flags(): they clear the flags the positive keywords set.
+  {
+    name: 'no-send-proxy-v2-ssl', args: 0, defaultServer: true, usage: 'no-send-proxy-v2-ssl  cancels send-proxy-v2-ssl',
+    parse(o) { o.sendProxyV2 = false; o.proxyV2Options = (o.proxyV2Options ?? 0) & ~PP2_OPT_SSL; },
+  },
+  {
+    name: 'no-send-proxy-v2-ssl-cn', args: 0, defaultServer: true, usage: 'no-send-proxy-v2-ssl-cn  cancels send-proxy-v2-ssl-cn',
+    parse(o) { o.sendProxyV2 = false; o.proxyV2Options = (o.proxyV2Options ?? 0) & ~(PP2_OPT_SSL | PP2_OPT_CERT_CN); },
+  },
+  {
+    name: 'proxy-v2-options', args: 1, defaultServer: true,
+    usage: `proxy-v2-options <opt>[,<opt>]*  TLVs added by send-proxy-v2: ${Object.keys(PP2_OPTION_NAMES).join(', ')}`,
+    parse(o, [v]) {
+      // HAProxy adds to the options already set (srv_parse_proxy_v2_options ORs them in).
+      let bits = o.proxyV2Options ?? 0;
+      for (const name of v.split(',')) {
+        if (!Object.hasOwn(PP2_OPTION_NAMES, name)) {
+          return `unknown proxy v2 option '${name}' (expected one of ${Object.keys(PP2_OPTION_NAMES).join(', ')})`;
+        }
+        bits |= PP2_OPTION_NAMES[name];
+      }
+      o.proxyV2Options = bits;
+    },
+  },
+  {
     name: 'id', args: 1, usage: 'id <n>  force the server id (sid)',
     parse(o, [v]) { const n = parseInteger(v, 'id', 1, 0x7fffffff); if (!n.ok) return n.error; o.id = n.value; },
   },
@@ -95,7 +143,7 @@ registerUnsupportedLine('server', [
   'check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'check-ssl', 'check-sni', 'agent-check',
   'agent-port', 'agent-inter', 'agent-addr', 'agent-send', 'observe', 'error-limit', 'on-error', 'on-marked-down',
   'on-marked-up', 'slowstart', 'minconn', 'maxqueue', 'cookie', 'ssl', 'verify', 'ca-file', 'crt', 'sni', 'alpn',
-  'send-proxy', 'send-proxy-v2', 'proxy-v2-options', 'track', 'redir', 'resolvers', 'init-addr', 'resolve-prefer',
+  'track', 'redir', 'resolvers', 'init-addr', 'resolve-prefer',
   'source', 'usesrc', 'pool-low-conn', 'tfo', 'namespace', 'proto', 'check-proto',
   'check-send-proxy', 'check-via-socks4', 'socks4', 'ws', 'tcp-ut', 'max-reuse', 'no-check', 'non-stick', 'stick',
   'weight-percent', 'shard', 'log-proto', 'ciphers', 'ciphersuites', 'crl-file', 'no-sslv3', 'no-tlsv10', 'no-tlsv11',

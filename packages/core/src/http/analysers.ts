@@ -1,0 +1,207 @@
+/**
+ * The request and response steps of HAProxy 2.6's HTTP analysers that act on
+ * a parsed head, in HAProxy's order, for HttpStream to call once per head:
+ *
+ *   http_wait_for_request   1. monitor-uri (answered here, never forwarded)
+ *                           2. request header captures
+ *   http_process_req_common 3. http-restrict-req-hdr-names, frontend then
+ *                              backend (a reject is a 403 deny)
+ *   http_process_request    4. unique-id (frontend's format and header)
+ *                           5. X-Forwarded-For   6. X-Original-To
+ *   http_wait_for_response  7. response header captures
+ *
+ * Each feature lives in its own module; what a proxy configured is compiled
+ * once per worker into HttpFeatures (ProxyRuntime.http), and what one
+ * transaction gathered (captures, unique-id, request counter) is kept in the
+ * stream's RequestExtras, reused from one transaction to the next.
+ */
+import type { ProxyConfig } from '../config/compiled';
+import type { ProxyRuntime } from '../engine/proxy-runtime';
+import { type RawStream, peerAddress, localAddress } from '../engine/raw-handle';
+import type { LogRecord } from '../log/log-format';
+import type { RequestHead } from './h1';
+import type { HeaderList } from './headers';
+import { errorReplyFor, type ErrorReply } from './errors';
+import { ForwardHeader, forwardHeader, addForwardedFor, addOriginalTo } from './forwarding';
+import { restrictMode, restrictHeaderNames } from './restrict-hdr-names';
+import { isMonitorRequest } from './monitor-uri';
+import { UniqueIdFormat, uniqueIdFormat, renderUniqueId, addUniqueIdHeader } from './unique-id';
+import { CaptureList, captureHeaders } from './captures';
+
+/* Verdicts of analyseRequest(). */
+export const REQ_FORWARD = 0;
+/** monitor-uri: answer 200, do not log. */
+export const REQ_MONITOR = 1;
+/** A header name refused by the frontend's (DENY_FE) or the backend's (DENY_BE) policy: 403. */
+export const REQ_DENY_FE = 2;
+export const REQ_DENY_BE = 3;
+
+/** One proxy's HTTP features, compiled from its config once per worker. */
+export class HttpFeatures {
+  readonly monitorUri: string | null;
+  readonly reqCaps: CaptureList | null;
+  readonly resCaps: CaptureList | null;
+  readonly restrict: number;
+  readonly uniqueId: UniqueIdFormat | null;
+  readonly forwardFor: ForwardHeader | null;
+  readonly originalTo: ForwardHeader | null;
+
+  constructor(cfg: ProxyConfig) {
+    this.monitorUri = cfg.monitorUri;
+    this.reqCaps = cfg.reqCaptures.length > 0 ? new CaptureList(cfg.reqCaptures) : null;
+    this.resCaps = cfg.resCaptures.length > 0 ? new CaptureList(cfg.resCaptures) : null;
+    this.restrict = restrictMode(cfg);
+    this.uniqueId = cfg.cap.fe ? uniqueIdFormat(cfg) : null;
+    this.forwardFor = forwardHeader(cfg.forwardFor);
+    this.originalTo = forwardHeader(cfg.originalTo);
+  }
+}
+
+/** null for a proxy not in `mode http`. */
+export function httpFeatures(cfg: ProxyConfig): HttpFeatures | null {
+  return cfg.mode === 'http' ? new HttpFeatures(cfg) : null;
+}
+
+/** What the stream exposes to the analysers. */
+export interface StreamView {
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly client: RawStream | null;
+  readonly engine: { readonly actconn: number };
+}
+
+/**
+ * HAProxy's per-process stream counter (uniq_id, `%rt`): one per request,
+ * monitor requests included. Per worker here.
+ */
+let requestCounter = 0;
+
+/** The current transaction's captures, unique-id and counter; one per connection. */
+export class RequestExtras {
+  /** The request head went through the analysers: the log shows its captures. */
+  parsed = false;
+  reqCaps: (string | null)[] | null = null;
+  resCaps: (string | null)[] | null = null;
+  uniqueId: string | undefined = undefined;
+  counter = -1;
+  /** The connection's addresses, fetched once when something needs them. */
+  private srcIp: string | null = null;
+  private srcPort = 0;
+  private dst: { address: string; port: number } | null = null;
+
+  reset(): void {
+    this.parsed = false;
+    this.uniqueId = undefined;
+    this.counter = -1;
+  }
+
+  /** The client's address (the stream only fetches it when it logs). */
+  source(st: StreamView): string {
+    if (st.clientIp !== '-') return st.clientIp;
+    if (this.srcIp === null) {
+      const a = st.client !== null ? peerAddress(st.client) : { address: 'unix', port: 0 };
+      this.srcIp = a.address;
+      this.srcPort = a.port;
+    }
+    return this.srcIp;
+  }
+
+  sourcePort(st: StreamView): number {
+    if (st.clientIp !== '-') return st.clientPort;
+    this.source(st);
+    return this.srcPort;
+  }
+
+  /** The address the client connected to (%fi/%fp, X-Original-To). */
+  destination(st: StreamView): { address: string; port: number } {
+    if (this.dst === null) this.dst = st.client !== null ? localAddress(st.client) : { address: 'unix', port: 0 };
+    return this.dst;
+  }
+}
+
+/** Steps 1-6 on a request head; returns a REQ_* verdict. `be` is the backend chosen for it (null: none). */
+export function analyseRequest(x: RequestExtras, fe: ProxyRuntime, be: ProxyRuntime | null, h: RequestHead, st: StreamView, txnStart: number, requestLine: string): number {
+  const f = fe.http;
+  x.counter = requestCounter++;
+  if (f === null) return REQ_FORWARD;
+  const headers = h.headers;
+  if (f.monitorUri !== null && isMonitorRequest(f.monitorUri, h)) return REQ_MONITOR;
+  x.parsed = true;
+  if (f.reqCaps !== null) captureHeaders(f.reqCaps, headers, x.reqCaps ??= new Array<string | null>(f.reqCaps.count));
+  if (f.resCaps !== null) (x.resCaps ??= new Array<string | null>(f.resCaps.count)).fill(null);
+  if (!restrictHeaderNames(f.restrict, headers)) {
+    fe.fe!.dreq++;
+    return REQ_DENY_FE;
+  }
+  const b = be !== null ? be.http : null;
+  if (b !== null && be !== fe && !restrictHeaderNames(b.restrict, headers)) {
+    fe.fe!.dreq++;
+    if (be!.be !== null) be!.be.dreq++;
+    return REQ_DENY_BE;
+  }
+  if (f.uniqueId !== null) {
+    x.uniqueId = renderUniqueId(f.uniqueId, requestRecord(x, fe, be, st, txnStart, requestLine));
+    addUniqueIdHeader(f.uniqueId, headers, x.uniqueId);
+  }
+  const bff = b !== null ? b.forwardFor : null;
+  if (f.forwardFor !== null || bff !== null) addForwardedFor(f.forwardFor, bff, headers, x.source(st));
+  const bot = b !== null ? b.originalTo : null;
+  if (f.originalTo !== null || bot !== null) addOriginalTo(f.originalTo, bot, headers, x.destination(st).address);
+  return REQ_FORWARD;
+}
+
+/** Step 7, on the final response head. */
+export function analyseResponse(x: RequestExtras, fe: ProxyRuntime, headers: HeaderList): void {
+  const f = fe.http;
+  if (f !== null && f.resCaps !== null && x.resCaps !== null) captureHeaders(f.resCaps, headers, x.resCaps);
+}
+
+/**
+ * The page answering a REQ_MONITOR (200) or REQ_DENY_* (403) request: the
+ * errorfile of the backend (backend deny) or frontend, else HAProxy's.
+ */
+export function localReply(verdict: number, fe: ProxyRuntime, be: ProxyRuntime | null): ErrorReply {
+  return errorReplyFor(fe.cfg, verdict === REQ_DENY_BE && be !== null ? be.cfg : null, verdict === REQ_MONITOR ? 200 : 403)!;
+}
+
+/** What the log-format variables can know while the request is analysed. */
+function requestRecord(x: RequestExtras, fe: ProxyRuntime, be: ProxyRuntime | null, st: StreamView, txnStart: number, requestLine: string): LogRecord {
+  const dst = x.destination(st);
+  return {
+    clientIp: x.source(st), clientPort: x.sourcePort(st),
+    frontendIp: dst.address, frontendPort: dst.port,
+    acceptTime: txnStart,
+    frontend: fe.cfg.name,
+    backend: be !== null ? be.cfg.name : fe.cfg.name,
+    server: '<NOSRV>',
+    tw: -1, tc: -1, tt: Date.now() - txnStart, tr: -1,
+    status: -1,
+    requestLine,
+    bytesOut: 0,
+    termState: '--',
+    actconn: st.engine.actconn, feconn: fe.feconn, beconn: be !== null ? be.beconn : 0, srvConn: 0,
+    retries: 0, redispatched: false, srvQueue: 0, backendQueue: 0,
+    requestCounter: x.counter,
+  };
+}
+
+/**
+ * Completes a transaction's log record: captures (when the head was
+ * analysed), `%rt`, and `%ID`, built now from the log-time values when the
+ * request stopped before step 4 (HAProxy's strm_log does the same).
+ */
+export function logExtras(x: RequestExtras, fe: ProxyRuntime, st: StreamView, rec: LogRecord): LogRecord {
+  if (x.counter >= 0) rec.requestCounter = x.counter;
+  if (!x.parsed) return rec;
+  if (x.reqCaps !== null) rec.reqCaptures = x.reqCaps;
+  if (x.resCaps !== null) rec.resCaptures = x.resCaps;
+  const f = fe.http;
+  if (f !== null && f.uniqueId !== null) {
+    if (x.uniqueId === undefined) {
+      const dst = x.destination(st);
+      x.uniqueId = renderUniqueId(f.uniqueId, { ...rec, frontendIp: dst.address, frontendPort: dst.port });
+    }
+    rec.uniqueId = x.uniqueId;
+  }
+  return rec;
+}
