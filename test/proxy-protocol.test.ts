@@ -168,7 +168,10 @@ describe('PROXY protocol', () => {
     const oV1 = await recV1.listen();
     const oV2 = await recV2.listen();
     const oPpHttp = await ppHttp.listen();
-    httpOrigin = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end(`${req.method} ${req.url}`)); });
+    httpOrigin = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end(req.url === '/hdr' ? `${req.headers['x-forwarded-for']}|${req.headers['x-original-to']}` : `${req.method} ${req.url}`));
+    });
     await new Promise<void>(r => httpOrigin.listen(0, '127.0.0.1', () => r()));
     const oHttp = (httpOrigin.address() as net.AddressInfo).port;
     const names = ['tcp', 'short', 'http', 'send1', 'send2', 'httpSend', 'chainFront', 'chainBack', 'mapPort'];
@@ -196,6 +199,8 @@ describe('PROXY protocol', () => {
       'frontend fe_http',
       '    mode http',
       '    option httplog',
+      '    option forwardfor',
+      '    option originalto',
       `    bind 127.0.0.1:${ports.http} accept-proxy`,
       '    default_backend be_http',
       'frontend fe_send1',
@@ -360,6 +365,12 @@ describe('PROXY protocol', () => {
     assert.equal((await response(d, 0)).body, 'GET /three');
     d.socket.end();
     await waitLine(run.master, /^2001:db8::99:40011 .*"GET \/three HTTP\/1\.1"$/, mark);
+  });
+
+  it('http: X-Forwarded-For and X-Original-To carry the PROXY header\'s source and destination', async () => {
+    const c = await send(ports.http, ['PROXY TCP4 198.51.100.78 198.51.100.3 40012 8080\r\nGET /hdr HTTP/1.1\r\nhost: a\r\n\r\n'], false);
+    assert.equal((await response(c, 0)).body, '198.51.100.78|198.51.100.3');
+    c.socket.end();
   });
 
   it('send-proxy: the server gets a v1 line with the client\'s real addresses, then the data', async () => {

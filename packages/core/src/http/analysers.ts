@@ -18,6 +18,7 @@
 import type { ProxyConfig } from '../config/compiled';
 import type { ProxyRuntime } from '../engine/proxy-runtime';
 import { type RawStream, peerAddress, localAddress } from '../engine/raw-handle';
+import { proxyHeaderOf } from '../engine/listener';
 import type { LogRecord } from '../log/log-format';
 import type { RequestHead } from './h1';
 import type { HeaderList } from './headers';
@@ -114,7 +115,12 @@ export class RequestExtras {
 
   /** The address the client connected to (%fi/%fp, X-Original-To). */
   destination(st: StreamView): { address: string; port: number } {
-    if (this.dst === null) this.dst = st.client !== null ? localAddress(st.client) : { address: 'unix', port: 0 };
+    if (this.dst === null) {
+      // accept-proxy: the PROXY header's destination is the connection's (listener.ts).
+      const h = st.client !== null ? proxyHeaderOf(st.client) : null;
+      this.dst = h !== null && h.proxied ? { address: h.dstIp, port: h.dstPort }
+        : st.client !== null ? localAddress(st.client) : { address: 'unix', port: 0 };
+    }
     return this.dst;
   }
 }
