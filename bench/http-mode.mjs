@@ -18,13 +18,17 @@ import { createRunner, runMain, PROXY_CORE, ORIGIN_CORE, RATIO_HEADER, RATIO_ALI
 
 const bench = createRunner('http-mode.mjs');
 const { DIR, SECONDS, WARMUP, PORT_BASE, SWITCHYARD_BIN, configs, skip, checkPinning, measure, find } = bench;
-const NODE_PROXY = process.env.BENCH_NODE_HTTP_PROXY !== '0';
 
-const SCENARIOS = [
+const ALL_SCENARIOS = [
   { id: 1, title: 'small keep-alive', path: SMALL_PATH, connections: 50, close: false },
   { id: 2, title: '1 MiB responses', path: LARGE_PATH, connections: 10, close: false },
   { id: 3, title: 'new conn per request', path: SMALL_PATH, connections: 50, close: true },
 ];
+// BENCH_SCENARIOS=1,3 and BENCH_TARGETS=haproxy,switchyard narrow a run for
+// quick A/B iterations (default: everything).
+const SCENARIOS = bench.pick('BENCH_SCENARIOS', ALL_SCENARIOS, (sc) => String(sc.id));
+const TARGETS = new Set(bench.pick('BENCH_TARGETS', ['direct', 'haproxy', 'switchyard', 'nginx', 'node'], (t) => t));
+const NODE_PROXY = process.env.BENCH_NODE_HTTP_PROXY !== '0' && TARGETS.has('node');
 
 // Display names; the order is the run order.
 const T = { direct: 'nginx direct', haproxy: 'haproxy', switchyard: 'switchyard', nginx: 'nginx proxy', node: 'node-http-proxy' };
@@ -125,7 +129,7 @@ async function main() {
       skip(`SKIPPED ${T.node}: ${nodeProxy.reason}`);
     }
   } else {
-    skip(`SKIPPED ${T.node}: BENCH_NODE_HTTP_PROXY=0`);
+    skip(`SKIPPED ${T.node}: ${TARGETS.has('node') ? 'BENCH_NODE_HTTP_PROXY=0' : 'not in BENCH_TARGETS'}`);
   }
 
   const idle = await bench.idleCheck();
@@ -138,15 +142,15 @@ async function main() {
   const defs = proxyDefs(SWITCHYARD_BIN);
   const common = { dir: DIR, core: PROXY_CORE, originPort: origin, nbthread: 1, config: httpConfig };
   try {
-    await bench.measureDirect(SCENARIOS, T.direct, origin, originPid);
-    await benchTarget(T.haproxy, `HAProxy (nbthread 1, mode http, cpu ${PROXY_CORE}) -> nginx`, haproxyPort, originPid, () =>
+    if (TARGETS.has('direct')) await bench.measureDirect(SCENARIOS, T.direct, origin, originPid);
+    if (TARGETS.has('haproxy')) await benchTarget(T.haproxy, `HAProxy (nbthread 1, mode http, cpu ${PROXY_CORE}) -> nginx`, haproxyPort, originPid, () =>
       startProxy(defs.haproxy, { ...common, tag: 'haproxy-http', port: haproxyPort }),
     );
     switchyardVersion = bench.recheckSwitchyard();
-    await benchTarget(T.switchyard, `Switchyard (nbthread 1, mode http, cpu ${PROXY_CORE}) -> nginx`, switchyardPort, originPid, () =>
+    if (TARGETS.has('switchyard')) await benchTarget(T.switchyard, `Switchyard (nbthread 1, mode http, cpu ${PROXY_CORE}) -> nginx`, switchyardPort, originPid, () =>
       startProxy(defs.switchyard, { ...common, tag: 'switchyard-http', port: switchyardPort }),
     );
-    await benchTarget(T.nginx, `nginx reverse proxy (worker_processes 1, upstream keepalive, cpu ${PROXY_CORE}) -> nginx`, nginxPort, originPid, () =>
+    if (TARGETS.has('nginx')) await benchTarget(T.nginx, `nginx reverse proxy (worker_processes 1, upstream keepalive, cpu ${PROXY_CORE}) -> nginx`, nginxPort, originPid, () =>
       startNginxProxy({ dir: DIR, core: PROXY_CORE, port: nginxPort, originPort: origin }),
     );
     if (nodeProxy?.ok) {

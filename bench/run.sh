@@ -4,7 +4,9 @@
 # Env: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_PORT_BASE (just above the ephemeral port range),
 #      BENCH_DIRECT (1: also measure nginx without a proxy), BENCH_RETRIES (1),
 #      BENCH_SWITCHYARD (path of the switchyard binary), BENCH_KEEP_TMP (0),
-#      BENCH_NODE_HTTP_PROXY (1; http only: 0 skips node-http-proxy and its npm install).
+#      BENCH_NODE_HTTP_PROXY (1; http only: 0 skips node-http-proxy and its npm install),
+#      http only: BENCH_SCENARIOS (e.g. 1,3), BENCH_TARGETS (e.g. haproxy,switchyard),
+#      BENCH_SWITCHYARD_NODE_ARGS (node options for Switchyard, e.g. --cpu-prof).
 # See bench/README.md for what each number means.
 set -euo pipefail
 
@@ -85,7 +87,7 @@ trap 'exit 143' TERM
 
 # The command line recorded in the report, with any overrides in effect.
 cmd="bash bench/run.sh $MODE"
-for v in BENCH_SECONDS BENCH_WARMUP BENCH_RETRIES BENCH_PORT_BASE BENCH_DIRECT BENCH_SWITCHYARD BENCH_NODE_HTTP_PROXY; do
+for v in BENCH_SECONDS BENCH_WARMUP BENCH_RETRIES BENCH_PORT_BASE BENCH_DIRECT BENCH_SWITCHYARD BENCH_NODE_HTTP_PROXY BENCH_SCENARIOS BENCH_TARGETS BENCH_SWITCHYARD_NODE_ARGS; do
   if [[ -n "${!v:-}" ]]; then cmd="$v=${!v} $cmd"; fi
 done
 export BENCH_COMMAND="$cmd"

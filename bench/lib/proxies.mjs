@@ -2,6 +2,7 @@
 // binary differs.
 import { writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startPinned, waitListening, tailFile } from './processes.mjs';
 
 export function tcpConfig({ port, originPort, nbthread, statsSocket }) {
@@ -26,8 +27,21 @@ backend be_origin
 export function proxyDefs(switchyardBin) {
   return {
     haproxy: { name: 'haproxy', bin: 'haproxy', args: (cfg) => ['-db', '-f', cfg] },
-    switchyard: { name: 'switchyard', bin: switchyardBin, args: (cfg) => ['-f', cfg] },
+    switchyard: switchyardDef(switchyardBin),
   };
+}
+
+// BENCH_SWITCHYARD_NODE_ARGS: node options for Switchyard's master and
+// workers, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile under load
+// (--cpu-prof is refused in NODE_OPTIONS). Switchyard then runs as
+// `node <args> packages/master/bin/switchyard.js`; node:cluster workers
+// inherit the master's execArgv.
+const MASTER_JS = fileURLToPath(new URL('../../packages/master/bin/switchyard.js', import.meta.url));
+
+function switchyardDef(bin) {
+  const nodeArgs = (process.env.BENCH_SWITCHYARD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  if (!nodeArgs.length) return { name: 'switchyard', bin, args: (cfg) => ['-f', cfg] };
+  return { name: 'switchyard', bin: process.execPath, args: (cfg) => [...nodeArgs, MASTER_JS, '-f', cfg] };
 }
 
 export function versionOf(bin, flag = '-v') {

@@ -87,6 +87,19 @@ export function createRunner(driver) {
   const RETRIES = envInt('BENCH_RETRIES', 1);
   const SWITCHYARD_BIN = process.env.BENCH_SWITCHYARD || `${ROOT}/node_modules/.bin/switchyard`;
 
+  // The items of `all` whose key(item) is listed in env `name` (comma-separated), in their order.
+  function pick(name, all, key) {
+    const v = process.env[name];
+    if (!v) return all;
+    const want = v.split(',').map((x) => x.trim());
+    const bad = want.filter((w) => !all.some((it) => key(it) === w));
+    if (bad.length) {
+      console.error(`${name}: unknown ${bad.join(', ')} (known: ${all.map(key).join(', ')})`);
+      process.exit(2);
+    }
+    return all.filter((it) => want.includes(key(it)));
+  }
+
   const warnings = [];
   const skipped = [];
   const pinning = [];
@@ -369,6 +382,7 @@ export function createRunner(driver) {
     WARMUP,
     PORT_BASE,
     SWITCHYARD_BIN,
+    pick,
     rows,
     configs,
     skipped,
