@@ -584,7 +584,7 @@ export class HttpStream {
     this.srvLast = Date.now();
     this.be!.be!.bout += n;
     this.srv!.counters.bout += n;
-    if (this.resp !== null) return this.responseBody(buf, 0, n);
+    if (this.resp !== null) return this.responseBody(buf, 0, n, null);
     this.sbuf = this.sbuf === null ? buf : Buffer.concat([this.sbuf, buf]);
     this.parseResponse();
   }
@@ -637,15 +637,18 @@ export class HttpStream {
       const v11 = this.req!.version === 11;
       const conn = this.keepAlive ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
       this.respStarted = true;
-      this.sendClient(serializeHead(statusLine(h), h, conn, false));
+      const out = serializeHead(statusLine(h), h, conn, false);
+      // Body bytes read with the head go out in the same write (one writev, not two writes).
+      if (rest !== null && h.bodyKind !== BODY_NONE) return this.responseBody(rest, 0, rest.length, out);
+      this.sendClient(out);
       if (this.finished) return;
       if (h.bodyKind === BODY_NONE) { this.respClean = rest === null; return this.responseDone(); }
-      if (rest !== null) this.responseBody(rest, 0, rest.length);
       return;
     }
   }
 
-  private responseBody(buf: Buffer, s: number, e: number): void {
+  /** `head`: the response head not sent yet, to go out with these body bytes. */
+  private responseBody(buf: Buffer, s: number, e: number, head: Buffer | null): void {
     let end = e;
     let done = false;
     if (this.respKind === BODY_LENGTH) {
@@ -657,6 +660,7 @@ export class HttpStream {
       const d = this.respDec!;
       const r = d.feed(buf, s, e);
       if (r < 0) {
+        if (head !== null) { this.sendClient(head); if (this.finished) return; }
         this.be!.be!.eresp++;
         this.srv!.counters.eresp++;
         this.setTerm('S', 'D');
@@ -667,7 +671,12 @@ export class HttpStream {
     } else if (this.respKind === BODY_NONE) {
       return;
     }
-    if (end > s) this.sendClient(s === 0 && end === buf.length ? buf : buf.subarray(s, end));
+    if (end > s) {
+      const body = s === 0 && end === buf.length ? buf : buf.subarray(s, end);
+      if (head !== null) this.sendClientWithHead(head, body); else this.sendClient(body);
+    } else if (head !== null) {
+      this.sendClient(head);
+    }
     // Bytes after the response are ignored: the server connection closes.
     if (done && !this.finished) { this.respClean = end === e; this.responseDone(); }
   }
@@ -941,7 +950,21 @@ export class HttpStream {
     const n = buf.length;
     this.bytesOut += n;
     this.fe.fe!.bout += n;
-    this.write(this.client, buf, true);
+    this.write(this.client, buf, null, true);
+  }
+
+  /**
+   * A response head and body bytes in one writev: one syscall (and one
+   * loopback segment) instead of two. Counted as two writes would be: the
+   * body only once the write went out.
+   */
+  private sendClientWithHead(head: Buffer, body: Buffer): void {
+    this.bytesOut += head.length;
+    this.fe.fe!.bout += head.length;
+    this.write(this.client, head, body, true);
+    if (this.finished) return;
+    this.bytesOut += body.length;
+    this.fe.fe!.bout += body.length;
   }
 
   private sendServer(buf: Buffer): void {
@@ -949,10 +972,11 @@ export class HttpStream {
     const n = buf.length;
     this.be!.be!.bin += n;
     this.srv!.counters.bin += n;
-    this.write(this.server, buf, false);
+    this.write(this.server, buf, null, false);
   }
 
-  private write(h: RawStream | null, buf: Buffer, toClient: boolean): void {
+  /** Write `buf` (then `buf2`, in the same writev, when not null). */
+  private write(h: RawStream | null, buf: Buffer, buf2: Buffer | null, toClient: boolean): void {
     if (h === null || buf.length === 0) return;
     const req = new WriteWrap() as WriteReq;
     req.handle = h;
@@ -960,12 +984,13 @@ export class HttpStream {
     req.async = false;
     req[kStream] = this;
     req[kToClient] = toClient;
-    const err = h.writeBuffer(req, buf);
+    const chunks = buf2 === null ? null : [buf, buf2];
+    const err = chunks === null ? h.writeBuffer(req, buf) : h.writev(req, chunks, true);
     if (err) return this.writeError(toClient);
     if (toClient) this.cliLast = Date.now(); else this.srvLast = Date.now();
     if (lastWriteWasAsync()) {
       // Keep the bytes alive until written; stop reading the other side until then.
-      req.buffer = buf;
+      req.buffer = chunks === null ? buf : chunks;
       if (toClient) { this.cliPending++; this.readServer(this.srvWant); }
       else { this.srvPending++; this.readClient(this.cliWant); }
     }
