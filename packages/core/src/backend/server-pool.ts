@@ -64,21 +64,25 @@ export class ServerPool {
 
   get size(): number { return this.idle.length; }
 
-  /** Park `h` after a complete transaction; null when refused (the caller closes it). */
-  put(h: RawStream, uses: number, shared: boolean, owner: object | null): IdleConn | null {
+  /**
+   * Park `h` after a complete transaction; null when refused (the caller
+   * closes it). `reading`: the handle is being read already (it stays so:
+   * a readStop/readStart pair costs two epoll_ctl calls).
+   */
+  put(h: RawStream, uses: number, shared: boolean, owner: object | null, reading: boolean): IdleConn | null {
     if (this.purgeDelay === 0 || this.maxConn === 0) return null;
     if (this.maxConn > 0 && this.idle.length >= this.maxConn) return null;
     const ic = new IdleConn(this, h, uses, shared, owner, Date.now());
     h[kIdle] = ic;
     h.onread = onIdleRead;
-    if (h.readStart() !== 0) { h[kIdle] = undefined; return null; }
+    if (!reading && h.readStart() !== 0) { h[kIdle] = undefined; return null; }
     this.idle.push(ic);
     this.parked++;
     if (this.timer === null) this.armPurge();
     return ic;
   }
 
-  /** Take back a specific connection (the session's own one); null when gone. */
+  /** Take back a specific connection (the session's own one, still reading); null when gone. */
   takeEntry(ic: IdleConn): IdleConn | null {
     if (!ic.inPool) return null;
     const i = this.idle.lastIndexOf(ic);
@@ -114,11 +118,11 @@ export class ServerPool {
     if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
   }
 
+  /** The handle is handed over still reading; the taker sets its onread at once. */
   private detach(ic: IdleConn): IdleConn {
     ic.inPool = false;
     ic.owner = null;
     const h = ic.handle;
-    h.readStop();
     h[kIdle] = undefined;
     h.onread = ignoreRead;
     this.reused++;

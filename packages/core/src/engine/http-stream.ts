@@ -109,6 +109,21 @@ export class HttpStream {
   private srvWant = false;
   private cliReading = false;
   private srvReading = false;
+  /**
+   * The client handle is really being read (readStart, no readStop since).
+   * Stopping is lazy: readClient(false) only records that reading is not
+   * wanted, and the handle keeps polling until a read arrives that nobody
+   * wants; that one is held (cliHeld, cliHeldEnd), the handle stopped, and
+   * the read replayed once reading is wanted again. A keep-alive exchange
+   * then costs no readStop/readStart pair, which is two epoll_ctl calls
+   * (libuv re-adds the fd: EPOLL_CTL_ADD fails with EEXIST, then MOD).
+   */
+  private cliPolling = false;
+  /** Client bytes read while reading was not wanted. */
+  private cliHeld: Buffer | null = null;
+  /** UV_EOF or a read error read while reading was not wanted (0: none). */
+  private cliHeldEnd = 0;
+  private cliReplay = false;
   /** Async writes in flight toward each side. */
   private cliPending = 0;
   private srvPending = 0;
@@ -455,7 +470,7 @@ export class HttpStream {
     h[kStream] = this;
     h[kToClient] = false;
     this.server = h;
-    this.srvReading = false;
+    this.srvReading = true; // an idle connection is read all along (server-pool.ts)
     this.connectStart = Date.now();
     this.connected(this.connectStart);
   }
@@ -769,11 +784,11 @@ export class HttpStream {
     const shared = this.be!.reuse !== REUSE_NEVER && !srv.cfg.sendProxy && !srv.cfg.sendProxyV2;
     // A private connection is only worth keeping for this session's next request.
     if (!shared && !this.keepAlive) return this.closeServer();
-    if (this.srvReading) h.readStop();
+    const reading = this.srvReading;
     h[kStream] = undefined;
     this.server = null;
     this.srvReading = false;
-    const ic = srv.pool.put(h, this.srvUses + 1, shared, this.keepAlive ? this : null);
+    const ic = srv.pool.put(h, this.srvUses + 1, shared, this.keepAlive ? this : null, reading);
     if (ic === null) { h.onread = ignoreRead; h.close(); return; }
     if (this.keepAlive) this.own = ic;
   }
@@ -1027,8 +1042,57 @@ export class HttpStream {
     if (h === null) return;
     const on = want && this.srvPending === 0;
     if (on === this.cliReading) return;
-    if (on) h.readStart(); else h.readStop();
     this.cliReading = on;
+    if (!on) return; // lazy: see cliPolling
+    if (this.cliHeld !== null || this.cliHeldEnd !== 0) {
+      if (!this.cliReplay) { this.cliReplay = true; setImmediate(onClientReplay, this); }
+    } else if (!this.cliPolling) {
+      h.readStart();
+      this.cliPolling = true;
+    }
+  }
+
+  /** A read event on the client handle. */
+  clientRead(ab: ArrayBuffer | undefined, n: number): void {
+    if (!this.cliReading) return this.holdClientRead(ab, n);
+    if (n > 0) return this.clientData(readBytes(ab!, n));
+    // libuv stops reading by itself at EOF and on errors.
+    this.cliPolling = false;
+    if (n === UV_EOF) return this.clientEof();
+    this.clientReadError();
+  }
+
+  /** A read nobody wants now: keep it for later and really stop reading. */
+  private holdClientRead(ab: ArrayBuffer | undefined, n: number): void {
+    if (n > 0) {
+      const b = readBytes(ab!, n);
+      this.cliHeld = this.cliHeld === null ? b : Buffer.concat([this.cliHeld, b]);
+    } else {
+      this.cliHeldEnd = n;
+    }
+    if (this.cliPolling) { this.client!.readStop(); this.cliPolling = false; }
+  }
+
+  /** Deliver what holdClientRead kept, now that reading is wanted again. */
+  clientReplay(): void {
+    this.cliReplay = false;
+    if (this.finished || !this.cliReading) return;
+    const buf = this.cliHeld;
+    this.cliHeld = null;
+    if (buf !== null) {
+      this.clientData(buf);
+      if (this.finished || !this.cliReading) return;
+    }
+    const end = this.cliHeldEnd;
+    if (end !== 0) {
+      this.cliHeldEnd = 0;
+      if (end === UV_EOF) return this.clientEof();
+      return this.clientReadError();
+    }
+    if (!this.cliPolling && this.client !== null) {
+      this.client.readStart();
+      this.cliPolling = true;
+    }
   }
 
   private readServer(want: boolean): void {
@@ -1183,6 +1247,8 @@ export class HttpStream {
     if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
     const h = this.client;
     if (h === null) return this.close();
+    // Bytes the client sends from now on stay unread (libuv's readStop costs no syscall).
+    if (this.cliPolling) { h.readStop(); this.cliPolling = false; }
     this.cliLast = Date.now();
     this.armClientTimer(this.fe.cfg.timeouts.client);
     const req = new ShutdownWrap() as ShutdownReq;
@@ -1304,10 +1370,10 @@ function onClientRead(this: RawStream, ab: ArrayBuffer | undefined): void {
   const st = this[kStream] as HttpStream | undefined;
   if (!st) return;
   const n = readResult();
-  if (n > 0) return st.clientData(readBytes(ab!, n));
-  if (n === UV_EOF) return st.clientEof();
-  if (n < 0) st.clientReadError();
+  if (n !== 0) st.clientRead(ab, n);
 }
+
+function onClientReplay(st: HttpStream): void { st.clientReplay(); }
 
 function onServerRead(this: RawStream, ab: ArrayBuffer | undefined): void {
   const st = this[kStream] as HttpStream | undefined;
