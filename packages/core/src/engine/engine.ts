@@ -182,7 +182,12 @@ export class Engine implements ListenerHost {
     this.proxyLogs[p.index]?.log(level, msg);
   }
 
-  /** One line per HTTP transaction (HttpStream logs each one itself). */
+  /** Whether `fe` logs a line per HTTP transaction (else the stream builds no log record). */
+  logsHttp(fe: ProxyRuntime): boolean {
+    return this.logFormats[fe.index] !== null && this.hasLog(fe);
+  }
+
+  /** One line per HTTP transaction (HttpStream logs each one itself, when logsHttp()). */
   logHttp(st: HttpStream, rec: LogRecord): void {
     const fe = st.fe;
     const fmt = this.logFormats[fe.index];

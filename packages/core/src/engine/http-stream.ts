@@ -823,7 +823,7 @@ export class HttpStream {
       this.be!.be!.scur = this.be!.beconn;
     }
     this.release();
-    this.engine.logHttp(this, this.logRecord());
+    if (this.engine.logsHttp(this.fe)) this.engine.logHttp(this, this.logRecord());
   }
 
   private resetTransaction(): void {
@@ -993,17 +993,23 @@ export class HttpStream {
   /** Write `buf` (then `buf2`, in the same writev, when not null). */
   private write(h: RawStream | null, buf: Buffer, buf2: Buffer | null, toClient: boolean): void {
     if (h === null || buf.length === 0) return;
-    const req = new WriteWrap() as WriteReq;
+    let req = spareWrite;
+    if (req === null) {
+      req = new WriteWrap() as WriteReq;
+      req.oncomplete = onWriteDone;
+      req.async = false;
+    }
+    spareWrite = null;
     req.handle = h;
-    req.oncomplete = onWriteDone;
-    req.async = false;
     req[kStream] = this;
     req[kToClient] = toClient;
     const chunks = buf2 === null ? null : [buf, buf2];
     const err = chunks === null ? h.writeBuffer(req, buf) : h.writev(req, chunks, true);
+    const async = err === 0 && lastWriteWasAsync();
+    if (!async) releaseWriteReq(req);
     if (err) return this.writeError(toClient);
     if (toClient) this.cliLast = Date.now(); else this.srvLast = Date.now();
-    if (lastWriteWasAsync()) {
+    if (async) {
       // Keep the bytes alive until written; stop reading the other side until then.
       req.buffer = chunks === null ? buf : chunks;
       if (toClient) { this.cliPending++; this.readServer(this.srvWant); }
@@ -1295,6 +1301,23 @@ export class HttpStream {
     this.srv = null;
     this.engine.streamEnded(this);
   }
+}
+
+/* ---------------- write requests ---------------- */
+
+/**
+ * A write that completes at once (libuv's try-write took every byte, the
+ * usual case) leaves its WriteWrap untouched by the native side, so the
+ * next write can use it again instead of constructing one per write. A
+ * write left pending keeps its request until oncomplete; the next one
+ * constructs a new request.
+ */
+let spareWrite: WriteReq | null = null;
+
+function releaseWriteReq(req: WriteReq): void {
+  req.handle = null as unknown as RawStream;
+  req[kStream] = null;
+  spareWrite = req;
 }
 
 /* ---------------- serialisation ---------------- */
