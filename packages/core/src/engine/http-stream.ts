@@ -43,6 +43,7 @@ import {
   peerAddress, localAddress,
 } from './raw-handle';
 import { connectToServer } from './server-connect';
+import { LazyTimer } from './lazy-timer';
 import {
   parseRequestHead, parseResponseHead, HeadScan,
   type RequestHead, type ResponseHead, type MessageHead,
@@ -200,16 +201,16 @@ export class HttpStream {
 
   /* ---- timers ---- */
   /** http-request / http-keep-alive: a deadline, not inactivity. */
-  private headTimer: NodeJS.Timeout | null = null;
+  private readonly headTimer = new LazyTimer(this, onHeadTimer);
   private connectTimer: NodeJS.Timeout | null = null;
   private turnaround: NodeJS.Timeout | null = null;
   /** client / server inactivity during a transaction. */
   private cliLast = 0;
   private cliTimeout = 0;
-  private cliTimer: NodeJS.Timeout | null = null;
+  private readonly cliTimer = new LazyTimer(this, onClientTimer);
   private srvLast = 0;
   private srvTimeout = 0;
-  private srvTimer: NodeJS.Timeout | null = null;
+  private readonly srvTimer = new LazyTimer(this, onServerTimer);
 
   constructor(readonly engine: Engine, readonly fe: ProxyRuntime, readonly listener: ListenerRuntime, handle: RawStream, wantAddress: boolean) {
     this.client = handle;
@@ -259,13 +260,11 @@ export class HttpStream {
   }
 
   private armHeadTimer(ms: number): void {
-    if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
-    if (ms > 0) this.headTimer = setTimeout(onHeadTimer, ms, this);
+    this.headTimer.arm(ms, Date.now());
   }
 
   /** The request head did not arrive in time. */
   headTimeout(): void {
-    this.headTimer = null;
     if (this.finished) return;
     if (this.bodyWait) {
       // HAProxy's http_wait_for_request_body(): 408, client timeout during data.
@@ -323,7 +322,7 @@ export class HttpStream {
     const h = r.head;
     this.req = h;
     this.headDone = Date.now();
-    if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
+    this.headTimer.disarm();
     this.requestLine = h.method + ' ' + h.target + (h.version === 11 ? ' HTTP/1.1' : ' HTTP/1.0');
     this.cbuf = r.headLength < buf.length ? buf.subarray(r.headLength) : null;
     this.scan.reset();
@@ -413,7 +412,7 @@ export class HttpStream {
   /** The body is complete, or a buffer of it is held (`option http-buffer-request`): on to the server. */
   private bodyBuffered(): void {
     this.bodyWait = false;
-    if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
+    this.headTimer.disarm();
     this.readClient(false);
     this.selectServer();
   }
@@ -757,7 +756,7 @@ export class HttpStream {
     this.reuseRetried = true;
     this.reqCopy = null;
     this.retries++;
-    if (this.srvTimer) { clearTimeout(this.srvTimer); this.srvTimer = null; }
+    this.srvTimer.disarm();
     this.sbuf = null;
     this.sscan.reset();
     this.toServer = copy;
@@ -1145,23 +1144,21 @@ export class HttpStream {
 
   private armClientTimer(ms: number): void {
     this.cliTimeout = ms;
-    if (this.cliTimer) { clearTimeout(this.cliTimer); this.cliTimer = null; }
-    if (ms > 0) this.cliTimer = setTimeout(onClientTimer, ms, this);
+    this.cliTimer.arm(ms, Date.now());
   }
 
   private armServerTimer(ms: number): void {
     this.srvTimeout = ms;
-    if (this.srvTimer) { clearTimeout(this.srvTimer); this.srvTimer = null; }
-    if (ms > 0) this.srvTimer = setTimeout(onServerTimer, ms, this);
+    this.srvTimer.arm(ms, Date.now());
   }
 
   clientTimer(): void {
-    this.cliTimer = null;
     if (this.finished) return;
-    const idle = Date.now() - this.cliLast;
+    const now = Date.now();
+    const idle = now - this.cliLast;
     // Waiting for the response with the request sent: only the server's timeout applies.
     if (idle < this.cliTimeout || (this.phase === P_TXN && this.reqDone && this.cliPending === 0)) {
-      this.cliTimer = setTimeout(onClientTimer, Math.max(1, this.cliTimeout - idle), this);
+      this.cliTimer.arm(Math.max(1, this.cliTimeout - idle), now);
       return;
     }
     this.setTerm('c', this.phase === P_HEAD ? 'R' : 'D');
@@ -1169,11 +1166,11 @@ export class HttpStream {
   }
 
   serverTimer(): void {
-    this.srvTimer = null;
     if (this.finished || (this.phase !== P_TXN && this.phase !== P_TUNNEL)) return;
-    const idle = Date.now() - this.srvLast;
+    const now = Date.now();
+    const idle = now - this.srvLast;
     if (idle < this.srvTimeout) {
-      this.srvTimer = setTimeout(onServerTimer, this.srvTimeout - idle, this);
+      this.srvTimer.arm(this.srvTimeout - idle, now);
       return;
     }
     if (!this.respStarted) return this.errorReply(504, 's', 'H');
@@ -1184,8 +1181,8 @@ export class HttpStream {
   private clearTxnTimers(): void {
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     if (this.turnaround) { clearTimeout(this.turnaround); this.turnaround = null; }
-    if (this.srvTimer) { clearTimeout(this.srvTimer); this.srvTimer = null; }
-    if (this.cliTimer) { clearTimeout(this.cliTimer); this.cliTimer = null; }
+    this.srvTimer.disarm();
+    this.cliTimer.disarm();
   }
 
   /* ---------------- end ---------------- */
@@ -1250,7 +1247,7 @@ export class HttpStream {
   private closeClient(): void {
     this.phase = P_CLOSING;
     this.readClient(false);
-    if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
+    this.headTimer.disarm();
     const h = this.client;
     if (h === null) return this.close();
     // Bytes the client sends from now on stay unread (libuv's readStop costs no syscall).
@@ -1289,7 +1286,9 @@ export class HttpStream {
     this.finished = true;
     this.closeServer();
     this.clearTxnTimers();
-    if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = null; }
+    this.headTimer.stop();
+    this.cliTimer.stop();
+    this.srvTimer.stop();
     const h = this.client;
     if (h !== null) { h.onread = ignoreRead; h.close(); this.client = null; }
     if (this.beCounted) {
