@@ -501,6 +501,15 @@ export class HttpStream {
     h[kToClient] = false;
     this.server = h;
     this.connectTimer = c.timer;
+    if (c.pending && this.cliPending === 0) {
+      // Read from the start (libuv allows it on a connecting TCP handle; no
+      // byte is delivered before the connect completes): the fd then goes
+      // into epoll once for the connect and the reads, instead of being
+      // added again after the connect (EPOLL_CTL_ADD failing with EEXIST, then MOD).
+      h.onread = onServerRead;
+      this.srvWant = true;
+      this.srvReading = h.readStart() === 0;
+    }
   }
 
   connectDone(attempt: number, status: number): void {
@@ -537,7 +546,7 @@ export class HttpStream {
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     const srv = this.srv!;
     const h = this.server;
-    if (h) { h.onread = ignoreRead; h.close(); this.server = null; }
+    if (h) { h.onread = ignoreRead; h.close(); this.server = null; this.srvReading = false; }
     srv.counters.econ++;
     this.be!.be!.econ++;
     // HAProxy: a connection that cannot be established after the retries is a 503.

@@ -26,6 +26,8 @@ export interface ServerConnect {
   handle: RawStream;
   /** The `timeout connect` timer, null when none is set. */
   timer: NodeJS.Timeout | null;
+  /** The connect is under way (false: it failed at once, connectFailed follows). */
+  pending: boolean;
 }
 
 const kOwner = Symbol('switchyard.connect.owner');
@@ -56,9 +58,9 @@ export function connectToServer(srv: ServerRuntime, client: RawStream, owner: Co
   const err = cfg.family === 6 ? h.connect6!(req, cfg.ip, port) : h.connect!(req, cfg.ip, port);
   if (err) {
     process.nextTick(connectFailedNT, owner, attempt);
-    return { handle: h, timer: null };
+    return { handle: h, timer: null, pending: false };
   }
-  return { handle: h, timer: timeoutMs > 0 ? setTimeout(onConnectTimeout, timeoutMs, owner, attempt) : null };
+  return { handle: h, timer: timeoutMs > 0 ? setTimeout(onConnectTimeout, timeoutMs, owner, attempt) : null, pending: true };
 }
 
 /**
