@@ -1252,13 +1252,17 @@ export class HttpStream {
     this.closeClient();
   }
 
-  /** Shut our write side toward the client once pending writes are out, then close. */
+  /** Close toward the client once pending writes are out (shut our write side first while some are pending). */
   private closeClient(): void {
     this.phase = P_CLOSING;
     this.readClient(false);
     this.headTimer.disarm();
     const h = this.client;
     if (h === null) return this.close();
+    // Every byte already with the kernel: close() sends them, then the FIN,
+    // as shutdown() then close() in the next loop pass did (unread bytes
+    // make it a reset either way), without the shutdown request and its callback.
+    if (this.cliPending === 0) return this.close();
     // Bytes the client sends from now on stay unread (libuv's readStop costs no syscall).
     if (this.cliPolling) { h.readStop(); this.cliPolling = false; }
     this.cliLast = Date.now();
