@@ -216,7 +216,6 @@ export class HttpStream {
     this.client = handle;
     handle.setNoDelay?.(true);
     handle[kStream] = this;
-    handle[kToClient] = true;
     handle.onread = onClientRead;
     if (wantAddress) {
       const a = peerAddress(handle);
@@ -467,7 +466,6 @@ export class HttpStream {
     this.reused = true;
     this.srvUses = ic.uses;
     h[kStream] = this;
-    h[kToClient] = false;
     this.server = h;
     this.srvReading = true; // an idle connection is read all along (server-pool.ts)
     this.connectStart = Date.now();
@@ -498,7 +496,6 @@ export class HttpStream {
     const c = connectToServer(this.srv!, this.client!, this, this.attempt, this.be!.cfg.timeouts.connect);
     const h = c.handle;
     h[kStream] = this;
-    h[kToClient] = false;
     this.server = h;
     this.connectTimer = c.timer;
     if (c.pending && this.cliPending === 0) {
