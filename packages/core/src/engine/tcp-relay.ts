@@ -57,6 +57,8 @@ export class TcpStream {
   /** Bytes received from the client / sent to the client. */
   bytesIn = 0;
   bytesOut = 0;
+  /** The server reset its connection: close once the client has what it sent. */
+  private serverReset = false;
   retries = 0;
   redispatched = false;
   /** ms from accept to a server being assigned (HAProxy's Tw); -1 if never. */
@@ -287,6 +289,8 @@ export class TcpStream {
 
   shutdownDone(to: Side): void {
     to.shutDone = true;
+    // A reset server: what it sent before is now with the client; done.
+    if (this.serverReset && to.isClient) return this.close();
     this.applyFinTimeouts();
     this.maybeDone();
   }
@@ -297,8 +301,22 @@ export class TcpStream {
   }
 
   readError(from: Side): void {
-    if (from.isClient) this.clientAbort(); else this.serverAbort();
-    this.close();
+    if (from.isClient) {
+      this.clientAbort();
+      return this.close();
+    }
+    // The server reset the connection: the bytes it sent before still reach
+    // the client (pending writes flush, then our FIN), as HAProxy forwards
+    // what its buffer holds before closing; the log says SD.
+    this.serverAbort();
+    this.serverReset = true;
+    const h = from.handle;
+    if (h) { h.onread = ignoreRead; h.close(); from.handle = null; }
+    from.eof = true;
+    const c = this.client;
+    if (c.shut || !c.handle) return this.close();
+    this.eof(from);
+    if (c.shutDone && !this.finished) this.close();
   }
 
   private clientAbort(): void {
