@@ -10,97 +10,9 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { freePorts, startProxy, within, type ProxyRun } from './helpers';
+import { RawClient as Client } from './http-wire';
 
 interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer; trailers: NodeJS.Dict<string> }
-
-/** One parsed response from raw bytes. */
-interface Resp { status: number; head: string; headers: Map<string, string>; body: Buffer; raw: Buffer }
-
-/**
- * Split `buf` into complete responses (content-length, chunked, or none for
- * HEAD/1xx/204/304). Returns null when the last one is still incomplete.
- */
-function parseResponses(buf: Buffer, methods: string[]): Resp[] | null {
-  const out: Resp[] = [];
-  let p = 0;
-  let mi = 0;
-  while (mi < methods.length) {
-    const eoh = buf.indexOf('\r\n\r\n', p);
-    if (eoh < 0) return null;
-    const head = buf.subarray(p, eoh).toString('latin1');
-    const lines = head.split('\r\n');
-    const status = Number(lines[0].split(' ')[1]);
-    const headers = new Map<string, string>();
-    for (const l of lines.slice(1)) { const i = l.indexOf(':'); headers.set(l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()); }
-    let q = eoh + 4;
-    let body: Buffer = Buffer.alloc(0);
-    const method = methods[mi];
-    if (status < 200) { out.push({ status, head, headers, body, raw: buf.subarray(p, q) }); p = q; continue; }
-    if (method === 'HEAD' || status === 204 || status === 304) {
-      // no body
-    } else if (headers.get('transfer-encoding') === 'chunked') {
-      const parts: Buffer[] = [];
-      for (;;) {
-        const le = buf.indexOf('\r\n', q);
-        if (le < 0) return null;
-        const size = parseInt(buf.subarray(q, le).toString('latin1'), 16);
-        q = le + 2;
-        if (size === 0) {
-          const te = buf.indexOf('\r\n\r\n', q - 2);
-          if (te < 0) return null;
-          q = te + 4;
-          break;
-        }
-        if (buf.length < q + size + 2) return null;
-        parts.push(buf.subarray(q, q + size));
-        q += size + 2;
-      }
-      body = Buffer.concat(parts);
-    } else if (headers.has('content-length')) {
-      const n = Number(headers.get('content-length'));
-      if (buf.length < q + n) return null;
-      body = buf.subarray(q, q + n);
-      q += n;
-    } else {
-      body = buf.subarray(q);
-      q = buf.length;
-    }
-    out.push({ status, head, headers, body, raw: buf.subarray(p, q) });
-    p = q;
-    mi++;
-  }
-  return out;
-}
-
-/** A raw client: write, then wait for `methods.length` final responses (or the close). */
-class Client {
-  readonly socket: net.Socket;
-  received = Buffer.alloc(0);
-  closed = false;
-  private waiters: Array<() => void> = [];
-  readonly connected: Promise<void>;
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.connected = new Promise(r => this.socket.once('connect', () => r()));
-    this.socket.on('data', d => { this.received = Buffer.concat([this.received, d]); this.wake(); });
-    this.socket.on('error', () => { /* reset: seen as close */ });
-    this.socket.on('close', () => { this.closed = true; this.wake(); });
-  }
-  private wake(): void { for (const w of this.waiters.splice(0)) w(); }
-  private waitChange(): Promise<void> { return new Promise(r => this.waiters.push(r)); }
-  send(data: string | Buffer): void { this.socket.write(data); }
-  /** Wait until `n` final responses (for `methods`) have arrived from `from`; rejects on close before. */
-  async responses(methods: string[], from = 0): Promise<Resp[]> {
-    for (;;) {
-      const r = parseResponses(this.received.subarray(from), methods);
-      if (r !== null && r.filter(x => x.status >= 200).length >= methods.length) return r;
-      if (this.closed) throw new Error(`closed before ${methods.length} responses: ${this.received.toString('latin1')}`);
-      await this.waitChange();
-    }
-  }
-  async waitClose(): Promise<void> { while (!this.closed) await this.waitChange(); }
-  destroy(): void { this.socket.destroy(); }
-}
 
 describe('http basic', () => {
   let run: ProxyRun;

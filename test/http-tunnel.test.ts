@@ -9,7 +9,8 @@ import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, WebSocket } from 'ws';
-import { startProxy, waitForLog, logMark, within, TcpClient, type ProxyRun } from './helpers';
+import { startProxy, waitForLog, logMark, within, freePorts, TcpClient, type ProxyRun } from './helpers';
+import { RawOrigin } from './http-wire';
 
 /** httplog fields we look at: status, bytes, termination state. */
 const HTTPLOG_RE = /\] (?<fe>\S+) (?<be>\S+)\/(?<srv>\S+) (?<TR>-?\d+)\/(?<Tw>-?\d+)\/(?<Tc>-?\d+)\/(?<Tr>-?\d+)\/(?<Ta>\d+) (?<st>-?\d+) (?<bytes>\d+) - - (?<ts>\S{4}) /;
@@ -20,39 +21,15 @@ function httplog(line: string): Record<string, string> {
   return m.groups!;
 }
 
-function listen(server: net.Server | WebSocketServer): Promise<number> {
-  return new Promise(resolve => {
-    if (server instanceof WebSocketServer) {
-      server.on('listening', () => resolve((server.address() as net.AddressInfo).port));
-    } else {
-      server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
-    }
-  });
-}
-
-/** Reads one request head from a raw socket, then hands the socket and the head over. */
-function rawOrigin(onHead: (s: net.Socket, head: string, rest: Buffer) => void): net.Server {
-  return net.createServer({ allowHalfOpen: true }, s => {
-    let buf = Buffer.alloc(0);
-    const onData = (d: Buffer): void => {
-      buf = Buffer.concat([buf, d]);
-      const e = buf.indexOf('\r\n\r\n');
-      if (e < 0) return;
-      s.off('data', onData);
-      onHead(s, buf.subarray(0, e).toString('latin1'), buf.subarray(e + 4));
-    };
-    s.on('data', onData);
-    s.on('error', () => { /* client side went away */ });
-  });
+function listening(server: WebSocketServer): Promise<number> {
+  return new Promise(resolve => server.on('listening', () => resolve((server.address() as net.AddressInfo).port)));
 }
 
 describe('http tunnels', () => {
   let run: ProxyRun;
   let wss: WebSocketServer;
   let wsHeaders: Record<string, string | string[] | undefined> = {};
-  const servers: net.Server[] = [];
-  /** Raw origin heads, in arrival order. */
-  const heads: string[] = [];
+  let raw: RawOrigin;
   let rawPort = 0;
   let port = 0;
   let rawFePort = 0;
@@ -63,13 +40,12 @@ describe('http tunnels', () => {
       wsHeaders = req.headers;
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     });
-    const wsPort = await listen(wss);
+    const wsPort = await listening(wss);
 
     // A raw origin: `/upgrade` → 101 then echo with an uppercase prefix until EOF,
     // then a goodbye and FIN; `/refuse` → 200 with a body (upgrade refused);
     // `/unasked` → a 101 to a plain request; CONNECT → 200 then echo.
-    const raw = rawOrigin((s, head, rest) => {
-      heads.push(head);
+    raw = new RawOrigin(({ socket: s, head, rest }) => {
       const line = head.split('\r\n')[0];
       const echo = (): void => {
         if (rest.length) s.write(Buffer.concat([Buffer.from('ECHO:'), rest]));
@@ -95,15 +71,9 @@ describe('http tunnels', () => {
       }
       s.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
     });
-    servers.push(raw);
-    rawPort = await listen(raw);
+    rawPort = await raw.listen();
 
-    const probe = net.createServer();
-    port = await listen(probe);
-    const probe2 = net.createServer();
-    rawFePort = await listen(probe2);
-    await new Promise<void>(r => probe.close(() => r()));
-    await new Promise<void>(r => probe2.close(() => r()));
+    [port, rawFePort] = await freePorts(2);
 
     run = await startProxy(`
 global
@@ -132,7 +102,7 @@ backend braw
   after(async () => {
     await run?.stop();
     wss?.close();
-    for (const s of servers) s.close();
+    await raw?.close();
   });
 
   it('relays a WebSocket conversation (text, binary, 1 MiB) and logs the 101 when it ends', async () => {
@@ -173,7 +143,7 @@ backend braw
     assert.match(c.text, /\r\nupgrade: x-echo\r\n/i);
     assert.match(c.text, /\r\nconnection: upgrade\r\n/i);
     assert.ok(c.text.includes('\r\n\r\nHELLO'), 'bytes after the 101 head reach the client');
-    const head = heads[heads.length - 1];
+    const head = raw.heads[raw.heads.length - 1];
     assert.match(head, /\r\nupgrade: x-echo/i, 'Upgrade reaches the server');
     assert.match(head, /\r\nconnection: upgrade/i);
     c.socket.write('more');
@@ -209,7 +179,7 @@ backend braw
     c.socket.write('CONNECT inner.example:443 HTTP/1.1\r\nHost: inner.example:443\r\n\r\n');
     await c.waitData('\r\n\r\n');
     assert.match(c.text, /^HTTP\/1\.1 200 Connection established\r\n/);
-    assert.match(heads[heads.length - 1], /^CONNECT inner\.example:443 HTTP\/1\.1\r\n/);
+    assert.match(raw.heads[raw.heads.length - 1], /^CONNECT inner\.example:443 HTTP\/1\.1\r\n/);
     c.socket.write('ping');
     await c.waitData('ECHO:ping');
     c.socket.destroy();
