@@ -18,6 +18,7 @@ import './http/unique-id';
 import './http/captures';
 import './proxy/dispatch';
 import './http/tune-keywords';
+import './tls/bind-ssl';
 import { registerHaproxyKeywordTables } from './config/haproxy-keywords';
 
 registerHaproxyKeywordTables();

@@ -14,12 +14,14 @@ import { finalizeForwarding } from '../http/forwarding';
 import { finalizeMonitorUri } from '../http/monitor-uri';
 import { finalizeDispatch } from '../proxy/dispatch';
 import { compileHttpLimits } from '../http/tune-keywords';
+import { finalizeBindSsl } from '../tls/bind-ssl';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
   const g = state.global;
   if (g.maxconn === 0) g.maxconn = defaultMaxconn();
   compileHttpLimits(state);
+  finalizeBindSsl(state);
 
   const proxies = state.proxies;
   assignIds(proxies, state);

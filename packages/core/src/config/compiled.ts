@@ -4,6 +4,8 @@
  * worker ever gets. Fields use HAProxy's words.
  */
 import type { H1Limits } from '../http/h1';
+import type { SslBindConf } from '../tls/crt-list';
+import type { CompiledCertEntry } from '../tls/cert-store';
 
 /** Where a listener (or the runtime API) is bound. */
 export type ListenAddress =
@@ -30,6 +32,14 @@ export interface BindOptions {
   v6only?: boolean;
   /** `accept-proxy`: every connection starts with a PROXY protocol header (engine/proxy-protocol.ts). */
   acceptProxy?: boolean;
+  /** `ssl` with `crt` / `crt-list` (tls/bind-ssl.ts): TLS is terminated here. */
+  ssl?: boolean;
+  crts?: Array<{ kind: 'crt' | 'crt-list'; path: string }>;
+  /** The bind line's SSL options (alpn, ciphers, ssl-min-ver, verify, ca-file…). */
+  sslConf?: SslBindConf;
+  strictSni?: boolean;
+  /** The certificates, loaded and checked by the master at compile. */
+  tlsCerts?: CompiledCertEntry[];
 }
 
 export interface BindConfig extends SourceRef {

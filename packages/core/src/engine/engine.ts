@@ -14,6 +14,7 @@ import { HttpStream } from './http-stream';
 import { peerAddress, type RawStream } from './raw-handle';
 import { PP_ERR_ABORT, PP_ERR_EMPTY, PP_ERR_TIMEOUT, PP_ERROR_MESSAGES, type ProxyHeader } from './proxy-protocol';
 import { formatAcceptDate } from '../log/tcplog';
+import type { TlsAccepted, TlsAcceptOwner } from '../tls/accept';
 import { LogSinks } from '../log/sinks';
 import { compileLogFormat, renderLogFormat, type CompiledLogFormat, type LogRecord } from '../log/log-format';
 import type { H1Limits } from '../http/h1';
@@ -115,7 +116,26 @@ export class Engine implements ListenerHost {
     }
     // accept-proxy: no stream before the PROXY header is in (listener.ts).
     if (l.cfg.options.acceptProxy) return l.readProxyHeader(handle, fe.cfg.timeouts.client);
+    // ssl: no stream before the TLS handshake is done (tls/accept.ts).
+    if (l.tls !== null) return l.tls.accept(handle, fe.cfg.timeouts.client, new TlsHandshake(this, l, Date.now()));
     this.startStream(l, handle, null, null);
+  }
+
+  /** ssl: the handshake is done; the stream runs on the decrypted handle. */
+  tlsReady(l: ListenerRuntime, a: TlsAccepted): void {
+    const fe = l.proxy;
+    const st = fe.cfg.mode === 'http' ? new HttpStream(this, fe, l, a.handle, false) : new TcpStream(this, fe, l, a.handle, false);
+    st.proxied(a.clientIp, a.clientPort, a.first);
+    this.streams.add(st);
+    if (this.hasLog(fe) && this.logFormats[fe.index] === null) this.log(fe, LOG_INFO, st.describeConnect());
+    st.start();
+  }
+
+  /** ssl: the handshake failed (HAProxy logs `<ci>:<cp> [date] fe/bind: SSL handshake failure`). */
+  tlsFailed(l: ListenerRuntime, reason: string, ip: string, port: number, acceptTime: number): void {
+    const fe = l.proxy;
+    if (this.logFormats[fe.index] !== null && this.hasLog(fe)) this.logHandshakeFailure(l, `${ip}:${port}`, acceptTime, reason);
+    this.sessionEnded(fe, l);
   }
 
   /** accept-proxy: the header is in; the stream starts with the bytes that followed it. */
@@ -162,15 +182,20 @@ export class Engine implements ListenerHost {
     if (log && fe.cfg.options.dontlognull && (code === PP_ERR_EMPTY || code === PP_ERR_ABORT || (code === PP_ERR_TIMEOUT && received === 0))) log = false;
     if (log) {
       const a = peerAddress(handle);
-      let luid = 0;
-      for (const x of this.cfg.listeners) {
-        if (x.proxy === l.cfg.proxy) luid++;
-        if (x === l.cfg) break;
-      }
-      const who = a.address === 'unix' ? `unix:${luid}` : `${a.address}:${a.port}`;
-      this.log(fe, LOG_INFO, `${who} [${formatAcceptDate(acceptTime)}] ${fe.cfg.name}/${l.cfg.options.name ?? luid}: ${PP_ERROR_MESSAGES[code]}`);
+      this.logHandshakeFailure(l, a.address === 'unix' ? null : `${a.address}:${a.port}`, acceptTime, PP_ERROR_MESSAGES[code]);
     }
     this.sessionEnded(fe, l);
+  }
+
+  /** HAProxy's session_kill_embryonic() line: `<ci>:<cp> [<accept date>] <frontend>/<bind name or id>: <reason>`. */
+  private logHandshakeFailure(l: ListenerRuntime, who: string | null, acceptTime: number, reason: string): void {
+    const fe = l.proxy;
+    let luid = 0;
+    for (const x of this.cfg.listeners) {
+      if (x.proxy === l.cfg.proxy) luid++;
+      if (x === l.cfg) break;
+    }
+    this.log(fe, LOG_INFO, `${who ?? `unix:${luid}`} [${formatAcceptDate(acceptTime)}] ${fe.cfg.name}/${l.cfg.options.name ?? luid}: ${reason}`);
   }
 
   private hasLog(p: ProxyRuntime): boolean {
@@ -283,7 +308,7 @@ export class Engine implements ListenerHost {
    */
   stop(graceful: boolean, hardStopAfter: number): Promise<void> {
     this.stopping = true;
-    for (const l of this.listeners.values()) l.stop();
+    for (const l of this.listeners.values()) { l.stop(); l.tls?.closeAll(); }
     for (const p of this.proxies) for (const s of p.servers) s.pool.closeAll();
     if (!graceful) for (const st of this.streams) st.kill();
     return new Promise<void>(resolve => {
@@ -300,4 +325,11 @@ export class Engine implements ListenerHost {
       }
     });
   }
+}
+
+/** One TLS handshake's way back to the engine (tls/accept.ts). */
+class TlsHandshake implements TlsAcceptOwner {
+  constructor(private readonly engine: Engine, private readonly l: ListenerRuntime, private readonly acceptTime: number) {}
+  tlsReady(a: TlsAccepted): void { this.engine.tlsReady(this.l, a); }
+  tlsFailed(reason: string, ip: string, port: number): void { this.engine.tlsFailed(this.l, reason, ip, port, this.acceptTime); }
 }

@@ -14,6 +14,7 @@
  * bad, slow or truncated header closes the connection having reached nobody.
  */
 import type { ListenerConfig } from '../config/compiled';
+import { TlsAcceptor } from '../tls/accept';
 import type { ProxyRuntime } from './proxy-runtime';
 import { errname, readResult, readBytes, peerAddress, localAddress, UV_EOF, type RawStream } from './raw-handle';
 import {
@@ -60,7 +61,12 @@ export class ListenerRuntime {
   /** Connections still in the PROXY handshake. */
   private readonly handshakes = new Set<Handshake>();
 
-  constructor(readonly cfg: ListenerConfig, readonly proxy: ProxyRuntime, private readonly host: ListenerHost) {}
+  /** `bind ... ssl`: the TLS acceptor (certificates built once per worker). */
+  readonly tls: TlsAcceptor | null;
+
+  constructor(readonly cfg: ListenerConfig, readonly proxy: ProxyRuntime, private readonly host: ListenerHost) {
+    this.tls = cfg.options.ssl && cfg.options.tlsCerts ? new TlsAcceptor(cfg.options) : null;
+  }
 
   get listening(): boolean {
     return this.handle !== null;

@@ -102,6 +102,15 @@ export function readResult(): number {
   return state[kReadBytesOrError];
 }
 
+/**
+ * Deliver an error to a handle's onread as a failed read would (`code` < 0):
+ * for errors that come another way (a TLS alert on a TLSWrap, tls/accept.ts).
+ */
+export function emitReadError(h: RawStream, code: number): void {
+  state[kReadBytesOrError] = code;
+  (h.onread as (ab: ArrayBuffer | undefined) => void).call(h, undefined);
+}
+
 /** The bytes of the read being delivered to onread. */
 export function readBytes(ab: ArrayBuffer, n: number): Buffer {
   return Buffer.from(ab, state[kArrayBufferOffset], n);

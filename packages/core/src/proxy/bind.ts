@@ -72,8 +72,7 @@ registerLineKeywords<BindOptions>('bind', [
 
 // HAProxy bind keywords that other issues will bring.
 registerUnsupportedLine('bind', [
-  'ssl', 'crt', 'crt-list', 'ca-file', 'verify', 'alpn', 'npn', 'ciphers', 'ciphersuites', 'curves',
-  'ssl-min-ver', 'ssl-max-ver', 'crl-file', 'strict-sni', 'tfo', 'transparent', 'interface', 'namespace', 'defer-accept',
+  'npn', 'tfo', 'transparent', 'interface', 'namespace', 'defer-accept',
   'mss', 'process', 'thread', 'tcp-ut', 'accept-netscaler-cip', 'allow-0rtt', 'ca-ignore-err', 'crt-ignore-err',
   'ecdhe', 'expose-fd', 'force-sslv3', 'force-tlsv10', 'force-tlsv11', 'force-tlsv12', 'force-tlsv13', 'generate-certificates',
   'gid', 'id', 'level', 'severity-output', 'nice', 'no-ca-names', 'no-sslv3', 'no-tls-tickets', 'no-tlsv10', 'no-tlsv11',

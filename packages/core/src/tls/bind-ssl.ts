@@ -1,0 +1,79 @@
+/**
+ * TLS termination on `bind` lines (configuration.txt 5.1): `ssl`, `crt`,
+ * `crt-list`, `strict-sni` and the per-bind SSL options HAProxy also accepts
+ * per crt-list line (tls/crt-list.ts). The certificates are loaded by the
+ * master when the configuration is compiled (cert-store.ts: every error with
+ * file:line, so a bad certificate refuses the start or the reload) and the
+ * worker rebuilds the contexts from the compiled entries (tls/accept.ts).
+ */
+import { registerLineKeywords, type LineKeywordDef, type ParseState } from '../registry';
+import type { BindOptions } from '../config/compiled';
+import { SSL_BIND_KEYWORDS } from './crt-list';
+import { loadCertificates, type CertSpec } from './cert-store';
+
+/** Options Node's TLS cannot apply yet; kept refused until they can be. */
+const NOT_YET = new Set(['npn', 'allow-0rtt', 'ecdhe', 'no-ca-names', 'ca-verify-file']);
+
+const defs: LineKeywordDef<BindOptions>[] = [
+  { name: 'ssl', args: 0, usage: 'ssl  terminate TLS on this listener (needs crt or crt-list)', parse(o) { o.ssl = true; } },
+  {
+    name: 'crt', args: 1, usage: 'crt <file|dir>  PEM bundle (chain + key), or every bundle of a directory',
+    parse(o, [v]) { (o.crts ??= []).push({ kind: 'crt', path: v }); },
+  },
+  {
+    name: 'crt-list', args: 1, usage: 'crt-list <file>  certificates with per-line SNI filters and SSL options',
+    parse(o, [v]) { (o.crts ??= []).push({ kind: 'crt-list', path: v }); },
+  },
+  {
+    name: 'strict-sni', args: 0, usage: 'strict-sni  refuse a handshake whose SNI matches no certificate (no default)',
+    parse(o) { o.strictSni = true; },
+  },
+];
+
+for (const [name, kw] of SSL_BIND_KEYWORDS) {
+  if (NOT_YET.has(name)) continue;
+  defs.push({
+    name, args: kw.args,
+    usage: `${name}${kw.args ? ' <arg>' : ''}  SSL option of this listener (also per crt-list line)`,
+    parse(o, args) {
+      const conf = (o.sslConf ??= {});
+      const err = kw.parse(conf, args[0] ?? '', name);
+      if (err) return err;
+      // ALPN h2 needs the HTTP/2 mux, which does not exist yet.
+      if (name === 'alpn' && conf.alpn!.includes('h2')) return "'h2' cannot be advertised: HTTP/2 is not supported yet";
+    },
+  });
+}
+
+registerLineKeywords<BindOptions>('bind', defs);
+
+/**
+ * Compile step: load the certificates of every `ssl` bind line into the
+ * bind options (plain data for the workers); errors and warnings carry the
+ * bind line's or the crt-list's file:line.
+ */
+export function finalizeBindSsl(state: ParseState): void {
+  const diag = state.diag;
+  for (const p of state.proxies) {
+    for (const b of p.binds) {
+      const o = b.options;
+      if (!o.ssl) {
+        if (o.crts?.length) diag.warn(b.file, b.line, 'bind', "'crt' and 'crt-list' are ignored without 'ssl'");
+        continue;
+      }
+      if (!o.crts?.length) {
+        diag.error(b.file, b.line, 'bind', "'ssl' requires at least one 'crt' or 'crt-list'");
+        continue;
+      }
+      if (o.acceptProxy) {
+        diag.error(b.file, b.line, 'bind', "'accept-proxy' together with 'ssl' is not supported yet");
+        continue;
+      }
+      const specs: CertSpec[] = o.crts.map(c => ({ kind: c.kind, path: c.path, file: b.file, line: b.line }));
+      const r = loadCertificates(specs, { bindConf: o.sslConf, strictSni: o.strictSni });
+      for (const e of r.errors) diag.error(e.file, e.line, e.keyword, e.reason);
+      for (const w of r.warnings) diag.warn(w.file, w.line, w.keyword, w.reason);
+      o.tlsCerts = r.compiled;
+    }
+  }
+}
