@@ -77,7 +77,7 @@ frontend https
   default_backend be
 frontend tcps
   mode tcp
-  option tcplog
+  log-format "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %sslv %sslc"
   bind 127.0.0.1:${ports[1]} ssl crt ${dir}/b.pem
   default_backend be
 frontend mtls
@@ -119,8 +119,45 @@ backend be
     s.resume();
     await new Promise(r => s.on('end', r));
     s.destroy();
-    const line = await waitForLog(master, port, { from: mark, fe: 'https' });
-    assert.match(line, / https be\/s1 .* 200 .* "GET \/logged HTTP\/1\.1"$/);
+    const line = await waitForLog(master, port, { from: mark, fe: 'https~' });
+    assert.match(line, / https~ be\/s1 .* 200 .* "GET \/logged HTTP\/1\.1"$/);
+  });
+
+  it('a session resumes on either worker (ticket keys shared by the master), 20 reconnections', async () => {
+    const ca = readFileSync(join(dir, 'ca.crt'));
+    const once = (session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined }> => new Promise((resolve, reject) => {
+      let saved: Buffer | undefined;
+      const s = tls.connect({ port: ports[0], host: '127.0.0.1', servername: 'a.example', ca, checkServerIdentity: () => undefined, session, maxVersion: 'TLSv1.2' });
+      s.on('session', (b: Buffer) => { saved = b; });
+      s.on('error', reject);
+      s.once('secureConnect', () => {
+        const reused = s.isSessionReused();
+        s.write('GET /r HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        s.resume();
+        s.on('end', () => { s.destroy(); resolve({ reused, session: saved }); });
+      });
+    });
+    const first = await once();
+    assert.equal(first.reused, false);
+    assert.ok(first.session, 'a ticket was issued');
+    let reused = 0;
+    for (let i = 0; i < 20; i++) if ((await once(first.session)).reused) reused++;
+    // nbthread 2: the kernel spreads the 20 connections over both workers.
+    assert.equal(reused, 20, 'every reconnection resumed without a full handshake');
+  });
+
+  it('%sslv, %sslc and the ~ of %ft describe the client connection', async () => {
+    const mark = logMark(master);
+    const s = tls.connect({ port: ports[1], host: '127.0.0.1', servername: 'b.example', ca: readFileSync(join(dir, 'ca.crt')), checkServerIdentity: () => undefined });
+    await new Promise<void>((resolve, reject) => { s.once('secureConnect', () => resolve()); s.once('error', reject); });
+    const port = s.localPort!;
+    const version = s.getProtocol();
+    const cipher = s.getCipher().name;
+    s.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    s.resume();
+    await new Promise(r => s.on('close', r));
+    const line = await waitForLog(master, port, { from: mark, fe: 'tcps~' });
+    assert.match(line, new RegExp(` tcps~ be/s1 .* ${version} ${cipher}$`));
   });
 
   it('terminates TLS in mode tcp too', async () => {

@@ -40,6 +40,8 @@ export interface BindOptions {
   strictSni?: boolean;
   /** The certificates, loaded and checked by the master at compile. */
   tlsCerts?: CompiledCertEntry[];
+  /** Session-ticket keys shared by every worker (tls/bind-ssl.ts). */
+  tlsTicketKeys?: Uint8Array;
 }
 
 export interface BindConfig extends SourceRef {

@@ -126,6 +126,7 @@ export class Engine implements ListenerHost {
     const fe = l.proxy;
     const st = fe.cfg.mode === 'http' ? new HttpStream(this, fe, l, a.handle, false) : new TcpStream(this, fe, l, a.handle, false);
     st.proxied(a.clientIp, a.clientPort, a.first);
+    st.tls = { version: a.protocol ?? '-', cipher: a.cipher ?? '-' };
     this.streams.add(st);
     if (this.hasLog(fe) && this.logFormats[fe.index] === null) this.log(fe, LOG_INFO, st.describeConnect());
     st.start();
@@ -272,6 +273,7 @@ export class Engine implements ListenerHost {
       actconn: this.actconn, feconn: st.fe.feconn, beconn: st.be?.beconn ?? 0, srvConn: st.srv?.cur ?? 0,
       retries: st.retries, redispatched: st.redispatched,
       srvQueue: 0, backendQueue: 0,
+      ssl: st.tls !== null, sslVersion: st.tls?.version, sslCipher: st.tls?.cipher,
     };
   }
 

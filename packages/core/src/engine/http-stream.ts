@@ -96,6 +96,8 @@ export class HttpStream {
   private srvHeld = false;
   client: RawStream | null;
   server: RawStream | null = null;
+  /** The client connection's TLS (bind ... ssl), null in clear: %sslv, %sslc, the '~' of %ft. */
+  tls: { version: string; cipher: string } | null = null;
   /** Captures, unique-id, request counter of the current transaction (http/analysers.ts). */
   private readonly extras = new RequestExtras();
 
@@ -892,6 +894,7 @@ export class HttpStream {
       actconn: this.engine.actconn, feconn: this.fe.feconn, beconn: this.be?.beconn ?? 0, srvConn: this.srv?.cur ?? 0,
       retries: this.retries, redispatched: this.redispatched,
       srvQueue: 0, backendQueue: 0,
+      ssl: this.tls !== null, sslVersion: this.tls?.version, sslCipher: this.tls?.cipher,
     });
   }
 

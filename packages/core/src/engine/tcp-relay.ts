@@ -106,6 +106,9 @@ export class TcpStream {
    * connection's PROXY header (null: the real one stays, LOCAL/UNKNOWN) and
    * the bytes that followed the header, sent to the server once connected.
    */
+  /** The client connection's TLS (bind ... ssl), null in clear: %sslv, %sslc, the '~' of %ft. */
+  tls: { version: string; cipher: string } | null = null;
+
   proxied(ip: string | null, port: number, first: Buffer | null): void {
     if (ip !== null) { this.clientIp = ip; this.clientPort = port; }
     this.early = first;

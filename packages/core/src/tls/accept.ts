@@ -26,7 +26,9 @@ export interface TlsAccepted {
   clientPort: number;
   servername: string | null;
   alpn: string | null;
+  /** Negotiated version and cipher (OpenSSL names: %sslv, %sslc). */
   protocol: string | null;
+  cipher: string | null;
 }
 
 export interface TlsAcceptOwner {
@@ -43,6 +45,12 @@ export class TlsAcceptor {
 
   constructor(bind: BindOptions) {
     this.store = buildCertStore(bind.tlsCerts ?? [], { strictSni: bind.strictSni });
+    // The master's ticket keys in every context: a session resumes on any worker.
+    const keys = bind.tlsTicketKeys;
+    if (keys) {
+      const k = Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength);
+      for (const e of this.store.entries) (e.context as unknown as { context: { setTicketKeys(b: Buffer): void } }).context.setTicketKeys(k);
+    }
     const conf = bind.sslConf ?? {};
     const verify = conf.verify ?? 'none';
     this.options = {
@@ -96,6 +104,7 @@ export class TlsAcceptor {
         servername: (t as unknown as { servername?: string | false }).servername || null,
         alpn: t.alpnProtocol || null,
         protocol: t.getProtocol(),
+        cipher: t.getCipher()?.name ?? null,
       });
     });
   }

@@ -9,7 +9,15 @@
 import { registerLineKeywords, type LineKeywordDef, type ParseState } from '../registry';
 import type { BindOptions } from '../config/compiled';
 import { SSL_BIND_KEYWORDS } from './crt-list';
+import { randomBytes } from 'node:crypto';
 import { loadCertificates, type CertSpec } from './cert-store';
+
+/**
+ * TLS session-ticket keys (48 bytes: name, HMAC and AES keys), made once
+ * per master and given to every worker with the configuration, so that a
+ * client resumes its session on any worker and across reloads.
+ */
+const TICKET_KEYS = randomBytes(48);
 
 /** Options Node's TLS cannot apply yet; kept refused until they can be. */
 const NOT_YET = new Set(['npn', 'allow-0rtt', 'ecdhe', 'no-ca-names', 'ca-verify-file']);
@@ -74,6 +82,7 @@ export function finalizeBindSsl(state: ParseState): void {
       for (const e of r.errors) diag.error(e.file, e.line, e.keyword, e.reason);
       for (const w of r.warnings) diag.warn(w.file, w.line, w.keyword, w.reason);
       o.tlsCerts = r.compiled;
+      o.tlsTicketKeys = TICKET_KEYS;
     }
   }
 }
