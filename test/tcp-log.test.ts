@@ -28,6 +28,7 @@ describe('tcp log', () => {
   let syslog: SyslogReceiver;
   const origins: Origin[] = [];
   let ports: Record<string, number> = {};
+  const rstSockets: net.Socket[] = [];
 
   before(async () => {
     syslog = await SyslogReceiver.start();
@@ -42,7 +43,9 @@ describe('tcp log', () => {
     const oBanner = await mk('banner', s => { s.write('banner\n'); s.resume(); s.on('end', () => s.end()); });
     // Streams 4 MiB, then resets.
     const oStream = await mk('stream', s => { s.resume(); void sendPattern(s, 4 * 1024 * 1024, 3, false).catch(() => { /* client went away */ }); });
-    const oRst = await mk('rst', s => { s.resume(); s.write(Buffer.alloc(1000, 'r'), () => s.resetAndDestroy()); });
+    // Sends 1000 bytes; the test resets it once the client has them (a reset
+    // racing the data's delivery may discard it in the kernel).
+    const oRst = await mk('rst', s => { s.resume(); rstSockets.push(s); s.write(Buffer.alloc(1000, 'r')); });
     const names = ['main', 'null', 'down', 'plain', 'udp', 'stream', 'rst', 'hold'];
     const p = await freePorts(names.length);
     ports = Object.fromEntries(names.map((n, i) => [n, p[i]]));
@@ -160,6 +163,8 @@ describe('tcp log', () => {
     assert.ok(Number(lc.bytes) >= 64 * 1024, `bytes ${lc.bytes}`);
 
     const s = await TcpClient.open(ports.rst, { allowHalfOpen: false });
+    await s.waitData(1000);
+    rstSockets[rstSockets.length - 1].resetAndDestroy();
     await within(s.closed, 5000, 'closed after the server reset');
     const ls = parseTcplog(await waitForLog(run.master, s.localPort, { from: mark, fe: 'fe_rst' }));
     assert.equal(ls.ts, 'SD');
