@@ -9,6 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { execFileSync } from 'node:child_process';
@@ -96,7 +97,6 @@ backend be
   after(async () => {
     await master?.stop();
     origin?.close();
-    tmp.cleanup();
   });
 
   it('picks the certificate by SNI: exact names, a one-label wildcard, the first one by default', async () => {
@@ -207,5 +207,113 @@ backend be
       assert.match(r.stderr, new RegExp(`bad\\.cfg:7`), `${bind}: ${r.stderr}`);
       assert.match(r.stderr, re, bind);
     }
+  });
+});
+
+describe('server ... ssl: TLS to servers', () => {
+  let master: Master;
+  let origin: https.Server;
+  let tlsConns = 0;
+  let ports: number[] = [];
+  const tmp2 = tempDir('sy-tls-srv-');
+  const d2 = tmp2.dir;
+
+  before(async () => {
+    // The CA and certificates of the suite above live in `dir` (made in its before()).
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.crt', '-days', '30', '-subj', '/CN=Other CA');
+    origin = https.createServer({ cert: readFileSync(join(dir, 'a.crt')), key: readFileSync(join(dir, 'a.key')) }, (req, res) => res.end(`tls origin ${req.url}`));
+    origin.on('secureConnection', () => { tlsConns++; });
+    const o = await new Promise<number>(r => origin.listen(0, '127.0.0.1', () => r((origin.address() as net.AddressInfo).port)));
+    ports = await freePorts(4);
+    master = await startMaster(writeConfig(d2, `
+global
+  nbthread 1
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 5s
+  timeout server 5s
+frontend good
+  bind 127.0.0.1:${ports[0]}
+  default_backend b_good
+frontend badca
+  bind 127.0.0.1:${ports[1]}
+  default_backend b_badca
+frontend noverify
+  bind 127.0.0.1:${ports[2]}
+  default_backend b_noverify
+frontend wrongname
+  bind 127.0.0.1:${ports[3]}
+  default_backend b_wrongname
+backend b_good
+  server s 127.0.0.1:${o} ssl verify required ca-file ${dir}/ca.crt sni str(a.example)
+backend b_badca
+  retries 1
+  server s 127.0.0.1:${o} ssl verify required ca-file ${dir}/other-ca.crt
+backend b_noverify
+  server s 127.0.0.1:${o} ssl verify none
+backend b_wrongname
+  server s 127.0.0.1:${o} ssl ca-file ${dir}/ca.crt verifyhost b.example
+`));
+  });
+
+  after(async () => {
+    await master?.stop();
+    origin?.close();
+    tmp2.cleanup();
+    tmp.cleanup();
+  });
+
+  /** Keep-alive GETs on one client connection; returns the statuses and bodies. */
+  const requests = async (port: number, n: number): Promise<string[]> => {
+    const c = net.connect(port, '127.0.0.1');
+    const out: string[] = [];
+    let buf = '';
+    for (let i = 0; i < n; i++) {
+      c.write(`GET /r${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      for (;;) {
+        const eoh = buf.indexOf('\r\n\r\n');
+        if (eoh >= 0) {
+          const head = buf.slice(0, eoh);
+          const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          if (buf.length >= eoh + 4 + len) {
+            out.push(`${head.split(' ')[1]} ${buf.slice(eoh + 4, eoh + 4 + len)}`);
+            buf = buf.slice(eoh + 4 + len);
+            break;
+          }
+        }
+        const more = await new Promise<string | null>(r => { c.once('data', d => r(d.toString('latin1'))); c.once('close', () => r(null)); });
+        if (more === null) { c.destroy(); out.push(`closed: ${buf.slice(0, 40)}`); return out; }
+        buf += more;
+      }
+    }
+    c.destroy();
+    return out;
+  };
+
+  it('verify required with the right CA and SNI: served; the TLS connection is reused', async () => {
+    const before0 = tlsConns;
+    assert.deepEqual(await requests(ports[0], 3), ['200 tls origin /r0', '200 tls origin /r1', '200 tls origin /r2']);
+    assert.equal(tlsConns - before0, 1, 'one TLS connection to the origin for three requests');
+  });
+
+  it('a certificate from another CA fails the connect: 503 after the retries', async () => {
+    const r = await requests(ports[1], 1);
+    assert.match(r[0], /^503 /);
+  });
+
+  it('verify none connects without checking', async () => {
+    assert.deepEqual(await requests(ports[2], 1), ['200 tls origin /r0']);
+  });
+
+  it('verifyhost: a certificate for another name fails', async () => {
+    assert.match((await requests(ports[3], 1))[0], /^503 /);
+  });
+
+  it('a server with ssl and no ca-file is refused at load (verify required by default)', async () => {
+    const p = writeConfig(d2, 'defaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nfrontend f\n  bind 127.0.0.1:1\n  default_backend b\nbackend b\n  server s 127.0.0.1:1 ssl\n', 'bad.cfg');
+    const r = await runSwitchyard(['-c', '-f', p]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad\.cfg:10.*no CA file/);
   });
 });

@@ -19,6 +19,7 @@ import './http/captures';
 import './proxy/dispatch';
 import './http/tune-keywords';
 import './tls/bind-ssl';
+import './tls/server-ssl';
 import { registerHaproxyKeywordTables } from './config/haproxy-keywords';
 
 registerHaproxyKeywordTables();

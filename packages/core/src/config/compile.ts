@@ -15,6 +15,7 @@ import { finalizeMonitorUri } from '../http/monitor-uri';
 import { finalizeDispatch } from '../proxy/dispatch';
 import { compileHttpLimits } from '../http/tune-keywords';
 import { finalizeBindSsl } from '../tls/bind-ssl';
+import { finalizeServerSsl } from '../tls/server-ssl';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
@@ -22,6 +23,7 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
   if (g.maxconn === 0) g.maxconn = defaultMaxconn();
   compileHttpLimits(state);
   finalizeBindSsl(state);
+  finalizeServerSsl(state);
 
   const proxies = state.proxies;
   assignIds(proxies, state);

@@ -111,6 +111,20 @@ export interface ServerOptions {
   sendProxyV2?: boolean;
   /** `proxy-v2-options`: PP2_OPT_* bits of engine/proxy-protocol.ts. */
   proxyV2Options?: number;
+  /** `ssl` and its options as written (tls/server-ssl.ts). */
+  ssl?: boolean;
+  sslVerify?: 'none' | 'required';
+  sslCaFile?: string;
+  sslCrt?: string;
+  sslSni?: string;
+  sslVerifyHost?: string;
+  sslAlpn?: string[];
+  sslCiphers?: string;
+  sslCiphersuites?: string;
+  sslMinVer?: string;
+  sslMaxVer?: string;
+  /** What the worker needs for TLS to this server, read and checked by the master. */
+  tls?: ServerTlsConfig;
 }
 
 export interface ServerConfig extends SourceRef, ServerOptions {
@@ -183,6 +197,20 @@ export interface ProxyConfig extends SourceRef {
    * sends its connections, as a server HAProxy logs as `<NOSRV>`; null when none.
    */
   dispatch: ServerConfig | null;
+}
+
+/** TLS toward one server (tls/server-ssl.ts): PEM texts and checked options. */
+export interface ServerTlsConfig {
+  verify: 'none' | 'required';
+  servername: string | null;
+  verifyhost: string | null;
+  alpn: string[] | null;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  ciphers?: string;
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 }
 
 /** An IPv4 or IPv6 network, its address bytes already masked (`except` of option forwardfor/originalto). */

@@ -500,7 +500,7 @@ export class HttpStream {
     h[kStream] = this;
     this.server = h;
     this.connectTimer = c.timer;
-    if (c.pending && this.cliPending === 0) {
+    if (c.pending && this.cliPending === 0 && !this.srv!.cfg.tls) {
       // Read from the start (libuv allows it on a connecting TCP handle; no
       // byte is delivered before the connect completes): the fd then goes
       // into epoll once for the connect and the reads, instead of being
@@ -511,10 +511,16 @@ export class HttpStream {
     }
   }
 
-  connectDone(attempt: number, status: number): void {
+  connectDone(attempt: number, status: number, tlsHandle?: RawStream): void {
     if (attempt !== this.attempt || this.finished || this.phase !== P_CONNECT) return;
     if (status < 0) return this.connectFailed(attempt, false);
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
+    if (tlsHandle !== undefined) {
+      // `ssl` server: from now on the TLSWrap is the server connection.
+      tlsHandle[kStream] = this;
+      this.server = tlsHandle;
+      this.srvReading = false;
+    }
     this.connected(Date.now());
   }
 

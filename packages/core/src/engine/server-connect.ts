@@ -13,12 +13,20 @@
  * per connection; every attempt (retry, redispatch) gets its own.
  */
 import type { ServerRuntime } from './proxy-runtime';
-import { type RawStream, type ConnectReq, type WriteReq, WriteWrap, newTcpSocket, newConnectReq, localAddress, lastWriteWasAsync } from './raw-handle';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { type RawStream, type ConnectReq, type WriteReq, WriteWrap, newTcpSocket, newConnectReq, localAddress, lastWriteWasAsync, emitReadError } from './raw-handle';
+import { serverTlsOptions } from '../tls/server-ssl';
 import { buildProxyV1, buildProxyV2, type ProxyV2Extras } from './proxy-protocol';
 import { clientEndpoints, proxyHeaderOf } from './listener';
 
 export interface ConnectOwner {
-  connectDone(attempt: number, status: number): void;
+  /**
+   * The connection is up (status 0) or failed (status < 0). With `ssl`, this
+   * comes after the TLS handshake and `tlsHandle` is the stream to use from
+   * now on (a TLSWrap over the TCP handle returned by connectToServer).
+   */
+  connectDone(attempt: number, status: number, tlsHandle?: RawStream): void;
   connectFailed(attempt: number, timedOut: boolean): void;
 }
 
@@ -49,7 +57,7 @@ export function connectToServer(srv: ServerRuntime, client: RawStream, owner: Co
   req.oncomplete = onConnect;
   req[kOwner] = owner;
   req[kAttempt] = attempt;
-  if (cfg.sendProxy || cfg.sendProxyV2) {
+  if (cfg.sendProxy || cfg.sendProxyV2 || cfg.tls) {
     req[kServer] = srv;
     req[kClient] = client;
     req[kHandle] = h;
@@ -75,13 +83,47 @@ function clientDstPort(client: RawStream): number {
 
 function onConnect(this: ConnectReq, status: number): void {
   const srv = this[kServer] as ServerRuntime | undefined;
+  const owner = this[kOwner] as ConnectOwner, attempt = this[kAttempt] as number;
   if (srv !== undefined && status === 0) {
     const client = this[kClient] as RawStream, h = this[kHandle] as RawStream;
     this[kClient] = this[kHandle] = this[kServer] = undefined;
-    sendProxyHeader(srv, client, h);
+    if (srv.cfg.sendProxy || srv.cfg.sendProxyV2) sendProxyHeader(srv, client, h);
+    // TLS after the PROXY header, as HAProxy sends it; `timeout connect` covers the handshake.
+    if (srv.cfg.tls) return startTls(srv, h, owner, attempt);
   }
-  (this[kOwner] as ConnectOwner).connectDone(this[kAttempt] as number, status);
+  owner.connectDone(attempt, status);
 }
+
+/**
+ * The TLS handshake on a connected TCP handle (node:tls); then the owner
+ * gets the TLSWrap, driven like a TCP handle (tls/accept.ts explains why).
+ * A failed handshake or verification is a failed connect (retries, `sC`).
+ */
+function startTls(srv: ServerRuntime, h: RawStream, owner: ConnectOwner, attempt: number): void {
+  const sock = new net.Socket({ handle: h } as unknown as net.SocketConstructorOpts);
+  const t = tls.connect({ ...serverTlsOptions(srv.cfg), socket: sock });
+  let done = false;
+  t.on('error', () => {
+    if (done) return;
+    done = true;
+    owner.connectFailed(attempt, false);
+  });
+  t.once('secureConnect', () => {
+    if (done) return;
+    done = true;
+    t.pause();
+    const th = (t as unknown as { _handle: RawStream })._handle;
+    (th as unknown as { onerror: (this: RawStream) => void }).onerror = onTlsError;
+    t.removeAllListeners('error');
+    t.on('error', ignore);
+    owner.connectDone(attempt, 0, th);
+  });
+}
+
+function onTlsError(this: RawStream): void { emitReadError(this, UV_EPROTO); }
+function ignore(): void { /* the stream owns the handle */ }
+/** libuv's EPROTO: a TLS failure after the handshake, seen as a failed read. */
+const UV_EPROTO = -71;
 
 /**
  * Write the PROXY header on a new server connection. A write error is left

@@ -163,10 +163,15 @@ export class TcpStream {
   }
 
   /** The connect request completed (status 0) or failed. */
-  connectDone(attempt: number, status: number): void {
+  connectDone(attempt: number, status: number, tlsHandle?: RawStream): void {
     if (attempt !== this.attempt || this.finished) return;
     if (status < 0) return this.connectFailed(attempt, false);
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
+    if (tlsHandle !== undefined) {
+      // `ssl` server: from now on the TLSWrap is the server connection.
+      tlsHandle[kSide] = this.server;
+      this.server.handle = tlsHandle;
+    }
     this.connected = true;
     const now = Date.now();
     this.tc = now - this.connectStart;

@@ -38,6 +38,10 @@ registerKeywords([
         weight: draft.weight, maxconn: draft.maxconn, backup: draft.backup, disabled: draft.disabled,
         poolMaxConn: draft.poolMaxConn, poolPurgeDelay: draft.poolPurgeDelay,
         sendProxy: draft.sendProxy ?? false, sendProxyV2: draft.sendProxyV2 ?? false, proxyV2Options: draft.proxyV2Options ?? 0,
+        // TLS toward the server (tls/server-ssl.ts reads the files at compile).
+        ssl: draft.ssl, sslVerify: draft.sslVerify, sslCaFile: draft.sslCaFile, sslCrt: draft.sslCrt, sslSni: draft.sslSni,
+        sslVerifyHost: draft.sslVerifyHost, sslAlpn: draft.sslAlpn, sslCiphers: draft.sslCiphers, sslCiphersuites: draft.sslCiphersuites,
+        sslMinVer: draft.sslMinVer, sslMaxVer: draft.sslMaxVer,
       };
       p.servers.push(srv);
     },
@@ -142,11 +146,11 @@ registerLineKeywords<ServerDraft>('server', [
 registerUnsupportedLine('server', [
   'check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'check-ssl', 'check-sni', 'agent-check',
   'agent-port', 'agent-inter', 'agent-addr', 'agent-send', 'observe', 'error-limit', 'on-error', 'on-marked-down',
-  'on-marked-up', 'slowstart', 'minconn', 'maxqueue', 'cookie', 'ssl', 'verify', 'ca-file', 'crt', 'sni', 'alpn',
+  'on-marked-up', 'slowstart', 'minconn', 'maxqueue', 'cookie',
   'track', 'redir', 'resolvers', 'init-addr', 'resolve-prefer',
   'source', 'usesrc', 'pool-low-conn', 'tfo', 'namespace', 'proto', 'check-proto',
   'check-send-proxy', 'check-via-socks4', 'socks4', 'ws', 'tcp-ut', 'max-reuse', 'no-check', 'non-stick', 'stick',
-  'weight-percent', 'shard', 'log-proto', 'ciphers', 'ciphersuites', 'crl-file', 'no-sslv3', 'no-tlsv10', 'no-tlsv11',
-  'no-tlsv12', 'no-tlsv13', 'ssl-min-ver', 'ssl-max-ver', 'ssl-reuse', 'no-ssl-reuse', 'verifyhost', 'npn', 'curves',
+  'weight-percent', 'shard', 'log-proto', 'crl-file', 'no-sslv3', 'no-tlsv10', 'no-tlsv11',
+  'no-tlsv12', 'no-tlsv13', 'ssl-reuse', 'no-ssl-reuse', 'npn', 'curves',
   'sigalgs', 'client-sigalgs', 'allow-0rtt', 'force-tlsv12', 'force-tlsv13', 'check-alpn', 'resolve-net', 'resolve-opts',
 ]);
