@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Load bench: Switchyard vs HAProxy (and more) in front of one nginx origin, same run.
-#   bash bench/run.sh [tcp|http]   (from the repo root, after pnpm install && pnpm build; default tcp)
+#   bash bench/run.sh [tcp|http|tls]   (from the repo root, after pnpm install && pnpm build; default tcp)
 # Env: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_PORT_BASE (just above the ephemeral port range),
 #      BENCH_DIRECT (1: also measure nginx without a proxy), BENCH_RETRIES (1),
 #      BENCH_SWITCHYARD (path of the switchyard binary), BENCH_KEEP_TMP (0),
 #      BENCH_NODE_HTTP_PROXY (1; http only: 0 skips node-http-proxy and its npm install),
 #      http only: BENCH_SCENARIOS (e.g. 1,3), BENCH_TARGETS (e.g. haproxy,switchyard),
 #      BENCH_SWITCHYARD_NODE_ARGS (node options for Switchyard, e.g. --cpu-prof).
+#      tls: needs openssl and cc (wrk runs with bench/lib/wrk-no-resume.c preloaded: full handshakes).
 # See bench/README.md for what each number means.
 set -euo pipefail
 
@@ -14,8 +15,9 @@ MODE="${1:-tcp}"
 case "$MODE" in
   tcp) DRIVER_FILE=tcp-mode.mjs ;;
   http) DRIVER_FILE=http-mode.mjs ;;
-  -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-  *) echo "bench/run.sh: unknown mode '$MODE' (supported: tcp, http)" >&2; exit 2 ;;
+  tls) DRIVER_FILE=tls-mode.mjs ;;
+  -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+  *) echo "bench/run.sh: unknown mode '$MODE' (supported: tcp, http, tls)" >&2; exit 2 ;;
 esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +39,12 @@ fi
 for tool in node taskset getconf; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench/run.sh: '$tool' is required" >&2; exit 2; }
 done
+# tls: openssl makes the certificate, cc builds wrk's no-resume shim (bench/lib/wrk-no-resume.c).
+if [[ "$MODE" == tls ]]; then
+  for tool in openssl cc; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "bench/run.sh: '$tool' is required in tls mode" >&2; exit 2; }
+  done
+fi
 if (($(nproc --all) < 2)); then
   echo "bench/run.sh: needs 2 cores (proxy on cpu 0, nginx + wrk on cpu 1); this machine has $(nproc --all)" >&2
   exit 2

@@ -139,8 +139,9 @@ export function createRunner(driver) {
   // `beforeRun`/`afterRun` run right around the measured wrk run (not the
   // warm-up), for counters that must cover exactly the measured requests.
   async function measure({ target, port, proxyPid, scenario, originPid, beforeRun, afterRun }) {
-    const url = `http://127.0.0.1:${port}${scenario.path}`;
-    const base = { core: ORIGIN_CORE, url, connections: scenario.connections, closeConnection: scenario.close };
+    // scenario.scheme 'https' and scenario.wrkEnv: the TLS bench.
+    const url = `${scenario.scheme ?? 'http'}://127.0.0.1:${port}${scenario.path}`;
+    const base = { core: ORIGIN_CORE, url, connections: scenario.connections, closeConnection: scenario.close, env: scenario.wrkEnv };
     if (WARMUP > 0) await runWrk({ ...base, seconds: WARMUP });
     let row;
     for (let attempt = 0; ; attempt++) {

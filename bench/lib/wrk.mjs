@@ -5,11 +5,12 @@ import { startPinned, stopProc } from './processes.mjs';
 
 const LUA = fileURLToPath(new URL('./wrk-summary.lua', import.meta.url));
 
-export async function runWrk({ core, url, connections, seconds, closeConnection }) {
+// `env`: extra environment for wrk (the TLS bench preloads wrk-no-resume.so).
+export async function runWrk({ core, url, connections, seconds, closeConnection, env }) {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', LUA];
   if (closeConnection) args.push('-H', 'Connection: close');
   args.push(url);
-  const proc = startPinned(core, 'wrk', args, { capture: true });
+  const proc = startPinned(core, 'wrk', args, { capture: true, env: env ? { ...process.env, ...env } : undefined });
   const done = await Promise.race([proc.exitPromise.then(() => true), sleep((seconds + 30) * 1000, undefined, { ref: false }).then(() => false)]);
   if (!done) {
     await stopProc(proc, 1000);
@@ -23,7 +24,7 @@ export async function runWrk({ core, url, connections, seconds, closeConnection 
   const secs = s.duration_us / 1e6;
   return {
     ...s,
-    command: `taskset -c ${core} wrk ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}`,
+    command: `${env ? Object.entries(env).map(([k, v]) => `${k}=${v} `).join('') : ''}taskset -c ${core} wrk ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}`,
     seconds: secs,
     rps: s.requests / secs,
     mbps: s.bytes / secs / 1e6,
