@@ -73,6 +73,13 @@ export function runSwitchyard(args: string[], opts: { env?: NodeJS.ProcessEnv; t
 }
 
 /** A running master with its output captured; `waitFor` resolves on a matching line. */
+/**
+ * Masters still running when this test process exits (a timed-out or
+ * cancelled test) are killed, so that no proxy outlives its test file.
+ */
+const liveMasters = new Set<ChildProcess>();
+process.on('exit', () => { for (const c of liveMasters) c.kill('SIGKILL'); });
+
 export class Master {
   readonly child: ChildProcess;
   stdout = '';
@@ -85,7 +92,8 @@ export class Master {
     this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env }, stdio });
     this.child.stdout?.on('data', d => { this.stdout += d; this.check(); });
     this.child.stderr?.on('data', d => { this.stderr += d; this.check(); });
-    this.exited = new Promise(resolve => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    liveMasters.add(this.child);
+    this.exited = new Promise(resolve => this.child.on('exit', (code, signal) => { liveMasters.delete(this.child); resolve({ code, signal }); }));
   }
 
   get pid(): number { return this.child.pid!; }
