@@ -210,6 +210,43 @@ backend be
   });
 });
 
+describe('global ssl-default-bind-* / ssl-server-verify', () => {
+  it('ssl-default-bind-options ssl-min-ver TLSv1.3 refuses a TLS 1.2 client; a bind line overrides it', async () => {
+    const [p1, p2] = await freePorts(2);
+    const m = await startMaster(writeConfig(dir, `
+global
+  nbthread 1
+  ssl-default-bind-options ssl-min-ver TLSv1.3
+  ssl-server-verify none
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend strict
+  bind 127.0.0.1:${p1} ssl crt ${dir}/a.pem
+  default_backend b
+frontend lenient
+  bind 127.0.0.1:${p2} ssl crt ${dir}/a.pem ssl-min-ver TLSv1.2
+  default_backend b
+backend b
+  server s 127.0.0.1:1 ssl
+`, 'defaults.cfg'));
+    try {
+      const hello = (port: number, maxVersion: tls.SecureVersion): Promise<string> => new Promise(resolve => {
+        const c = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, maxVersion });
+        c.once('secureConnect', () => { resolve(String(c.getProtocol())); c.destroy(); });
+        c.once('error', e => resolve(`error ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+      });
+      assert.equal(await hello(p1, 'TLSv1.3'), 'TLSv1.3');
+      assert.match(await hello(p1, 'TLSv1.2'), /^error /);
+      assert.equal(await hello(p2, 'TLSv1.2'), 'TLSv1.2');
+    } finally {
+      await m.stop();
+    }
+  });
+});
+
 describe('server ... ssl: TLS to servers', () => {
   let master: Master;
   let origin: https.Server;

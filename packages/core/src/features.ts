@@ -20,6 +20,7 @@ import './proxy/dispatch';
 import './http/tune-keywords';
 import './tls/bind-ssl';
 import './tls/server-ssl';
+import './tls/ssl-defaults';
 import { registerHaproxyKeywordTables } from './config/haproxy-keywords';
 
 registerHaproxyKeywordTables();

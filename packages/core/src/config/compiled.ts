@@ -289,6 +289,19 @@ export interface GlobalConfig {
   maxHttpHdr: number;
   /** Head limits of the HTTP/1 parser, derived from the two above at compile (http/limits.ts). */
   h1Limits: H1Limits;
+  /** `ssl-default-bind-*`, `ssl-default-server-*`, `ssl-server-verify` (tls/ssl-defaults.ts). */
+  sslDefaultBind?: SslDefaults;
+  sslDefaultServer?: SslDefaults;
+  sslServerVerify?: 'none' | 'required';
+}
+
+/** Global TLS defaults of bind or server lines. */
+export interface SslDefaults {
+  ciphers?: string;
+  ciphersuites?: string;
+  curves?: string;
+  sslMinVer?: 'TLSv1.0' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  sslMaxVer?: 'TLSv1.0' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 }
 
 export interface CompiledConfig {

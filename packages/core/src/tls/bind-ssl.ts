@@ -78,7 +78,10 @@ export function finalizeBindSsl(state: ParseState): void {
         continue;
       }
       const specs: CertSpec[] = o.crts.map(c => ({ kind: c.kind, path: c.path, file: b.file, line: b.line }));
-      const r = loadCertificates(specs, { bindConf: o.sslConf, strictSni: o.strictSni });
+      // The bind line's options win over global ssl-default-bind-* (field by field).
+      const bindConf = { ...state.global.sslDefaultBind, ...o.sslConf };
+      o.sslConf = bindConf;
+      const r = loadCertificates(specs, { bindConf, strictSni: o.strictSni });
       for (const e of r.errors) diag.error(e.file, e.line, e.keyword, e.reason);
       for (const w of r.warnings) diag.warn(w.file, w.line, w.keyword, w.reason);
       o.tlsCerts = r.compiled;

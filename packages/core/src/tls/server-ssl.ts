@@ -64,7 +64,8 @@ export function finalizeServerSsl(state: ParseState): void {
     for (const s of p.servers) {
       if (!s.ssl) continue;
       const err = (reason: string): void => diag.error(s.file, s.line, 'server', `server '${p.name}/${s.name}': ${reason}`);
-      const verify = s.sslVerify ?? 'required';
+      const verify = s.sslVerify ?? state.global.sslServerVerify ?? 'required';
+      const d = state.global.sslDefaultServer ?? {};
       const t: ServerTlsConfig = { verify, servername: s.sslSni ?? null, verifyhost: s.sslVerifyHost ?? null, alpn: s.sslAlpn ?? null };
       if (verify === 'required') {
         if (!s.sslCaFile) { err("verify is enabled (the default) but no CA file is specified: add 'ca-file <file>' or 'verify none'"); continue; }
@@ -84,9 +85,12 @@ export function finalizeServerSsl(state: ParseState): void {
         t.cert = pem.replace(keyM[0], '');
         t.key = keyM[0];
       }
-      if (s.sslCiphers !== undefined || s.sslCiphersuites !== undefined) t.ciphers = [s.sslCiphersuites, s.sslCiphers].filter(Boolean).join(':');
-      if (s.sslMinVer) t.minVersion = NODE_VERSION[s.sslMinVer];
-      if (s.sslMaxVer) t.maxVersion = NODE_VERSION[s.sslMaxVer];
+      // The server line's options win over global ssl-default-server-*.
+      const ciphers = s.sslCiphers ?? d.ciphers, suites = s.sslCiphersuites ?? d.ciphersuites;
+      if (ciphers !== undefined || suites !== undefined) t.ciphers = [suites, ciphers].filter(Boolean).join(':');
+      const minV = s.sslMinVer ?? d.sslMinVer, maxV = s.sslMaxVer ?? d.sslMaxVer;
+      if (minV) t.minVersion = NODE_VERSION[minV];
+      if (maxV) t.maxVersion = NODE_VERSION[maxV];
       try { tls.createSecureContext(contextOptions(t)); } catch (e) { err((e as Error).message); continue; }
       s.tls = t;
     }
