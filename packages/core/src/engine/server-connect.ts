@@ -15,7 +15,8 @@
 import type { ServerRuntime } from './proxy-runtime';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { type RawStream, type ConnectReq, type WriteReq, WriteWrap, newTcpSocket, newConnectReq, localAddress, lastWriteWasAsync, emitReadError } from './raw-handle';
+import { type RawStream, type ConnectReq, type WriteReq, WriteWrap, newTcpSocket, newConnectReq, localAddress, lastWriteWasAsync } from './raw-handle';
+import { adoptTlsHandle } from '../tls/accept';
 import { serverTlsOptions } from '../tls/server-ssl';
 import { buildProxyV1, buildProxyV2, type ProxyV2Extras } from './proxy-protocol';
 import { clientEndpoints, proxyHeaderOf } from './listener';
@@ -111,19 +112,9 @@ function startTls(srv: ServerRuntime, h: RawStream, owner: ConnectOwner, attempt
   t.once('secureConnect', () => {
     if (done) return;
     done = true;
-    t.pause();
-    const th = (t as unknown as { _handle: RawStream })._handle;
-    (th as unknown as { onerror: (this: RawStream) => void }).onerror = onTlsError;
-    t.removeAllListeners('error');
-    t.on('error', ignore);
-    owner.connectDone(attempt, 0, th);
+    owner.connectDone(attempt, 0, adoptTlsHandle(t));
   });
 }
-
-function onTlsError(this: RawStream): void { emitReadError(this, UV_EPROTO); }
-function ignore(): void { /* the stream owns the handle */ }
-/** libuv's EPROTO: a TLS failure after the handshake, seen as a failed read. */
-const UV_EPROTO = -71;
 
 /**
  * Write the PROXY header on a new server connection. A write error is left

@@ -88,17 +88,10 @@ export class TlsAcceptor {
       done = true;
       this.pending.delete(t);
       if (timer) clearTimeout(timer);
-      t.pause();
-      const h = (t as unknown as { _handle: RawStream })._handle;
       // Plaintext decrypted together with the handshake's end went to the JS
       // stream's buffer; it is the stream's first bytes.
       const first = t.readableLength > 0 ? (t.read() as Buffer | null) : null;
-      // TLS errors after the handshake (alerts, bad records) come through the
-      // TLSWrap's onerror: the stream sees them as a failed read.
-      (h as unknown as { onerror: (this: RawStream) => void }).onerror = onTlsError;
-      t.removeAllListeners('error');
-      t.on('error', ignore);
-      t.removeAllListeners('close');
+      const h = adoptTlsHandle(t);
       owner.tlsReady({
         handle: h, first, clientIp: peer.address, clientPort: peer.port,
         servername: (t as unknown as { servername?: string | false }).servername || null,
@@ -114,6 +107,22 @@ export class TlsAcceptor {
     for (const t of this.pending) t.destroy();
     this.pending.clear();
   }
+}
+
+/**
+ * After the handshake: the TLSSocket's native TLSWrap, for a stream to drive
+ * like a TCP handle. The JS socket stops reading and listening; TLS errors
+ * after the handshake (alerts, bad records) reach the TLSWrap's onerror and
+ * become a failed read for the stream. Shared with engine/server-connect.ts.
+ */
+export function adoptTlsHandle(t: tls.TLSSocket): RawStream {
+  t.pause();
+  const h = (t as unknown as { _handle: RawStream })._handle;
+  (h as unknown as { onerror: (this: RawStream) => void }).onerror = onTlsError;
+  t.removeAllListeners('error');
+  t.on('error', ignore);
+  t.removeAllListeners('close');
+  return h;
 }
 
 function onTlsError(this: RawStream): void { emitReadError(this, UV_EPROTO); }
