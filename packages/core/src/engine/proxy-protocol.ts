@@ -33,6 +33,7 @@
  * and glibc's inet_ntop print them: the log shows the same text for a real
  * and a proxied client.
  */
+import { parseIPv4Into, parseIPv6Into } from '../util/ip-net';
 
 /* ---------------- errors (HAProxy's CO_ER_PRX_*) ---------------- */
 
@@ -485,93 +486,16 @@ export function crc32c(buf: Uint8Array, s = 0, e = buf.length): number {
 
 /* ---------------- addresses ---------------- */
 
-/** Canonical dotted quad (spec 2.1: no heading zeroes, 0-255), as 4 bytes; null if not. */
+/** Canonical dotted quad (spec 2.1: no heading zeroes, 0-255), as 4 bytes; null if not (util/ip-net.ts). */
 export function parseIPv4(s: string): Uint8Array | null {
   const out = new Uint8Array(4);
-  if (parseIPv4Into(s, 0, s.length, out, 0)) return out;
-  return null;
+  return parseIPv4Into(s, 0, s.length, out, 0) ? out : null;
 }
 
-function parseIPv4Into(s: string, from: number, to: number, out: Uint8Array, at: number): boolean {
-  let part = 0, digits = 0, val = 0;
-  for (let i = from; i <= to; i++) {
-    const c = i < to ? s.charCodeAt(i) : 0x2e;
-    if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && val === 0) return false; // heading zero
-      val = val * 10 + (c - 0x30);
-      if (val > 255) return false;
-      digits++;
-    } else if (c === 0x2e) {
-      if (digits === 0 || part === 4) return false;
-      out[at + part++] = val;
-      val = 0;
-      digits = 0;
-    } else {
-      return false;
-    }
-  }
-  return part === 4;
-}
-
-/** IPv6 text as inet_pton(3) accepts it (hex groups, one `::`, an optional trailing dotted quad), as 16 bytes. */
+/** IPv6 text as inet_pton(3) accepts it, as 16 bytes; null if not (util/ip-net.ts). */
 export function parseIPv6(s: string): Uint8Array | null {
   const out = new Uint8Array(16);
-  const n = s.length;
-  let i = 0, o = 0, gap = -1;
-  if (n < 2) return null;
-  if (s.charCodeAt(0) === 0x3a) {
-    if (s.charCodeAt(1) !== 0x3a) return null;
-    gap = 0;
-    i = 2;
-    if (i === n) return out; // "::"
-  }
-  while (i < n) {
-    // one group: hex digits, or a dotted quad at the end
-    const gs = i;
-    let val = 0;
-    while (i < n && i - gs < 5) {
-      const d = hexVal(s.charCodeAt(i));
-      if (d < 0) break;
-      val = val * 16 + d;
-      i++;
-    }
-    if (i < n && s.charCodeAt(i) === 0x2e) {
-      if (o > 12 || !parseIPv4Into(s, gs, n, out, o)) return null;
-      o += 4;
-      i = n;
-      break;
-    }
-    if (i === gs || i - gs > 4 || o > 14) return null;
-    out[o++] = val >> 8;
-    out[o++] = val & 0xff;
-    if (i === n) break;
-    if (s.charCodeAt(i) !== 0x3a) return null;
-    i++;
-    if (i < n && s.charCodeAt(i) === 0x3a) {
-      if (gap >= 0) return null;
-      gap = o;
-      i++;
-      if (i === n) break;
-    } else if (i === n) {
-      return null; // trailing single ':'
-    }
-  }
-  if (gap >= 0) {
-    if (o === 16) return null;
-    const tail = o - gap;
-    for (let k = 1; k <= tail; k++) { out[16 - k] = out[gap + tail - k]; }
-    for (let k = gap; k < 16 - tail; k++) out[k] = 0;
-  } else if (o !== 16) {
-    return null;
-  }
-  return out;
-}
-
-function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  return -1;
+  return parseIPv6Into(s, out) ? out : null;
 }
 
 /** Decimal port 0-65535 without heading zeroes; -1 if not. */

@@ -15,21 +15,25 @@ const scratch = new Uint8Array(16);
 
 /** Parses an IP address into `out`; returns 4, 6, or 0 when `s` is not an IP address. */
 export function parseIpInto(s: string, out: Uint8Array): 0 | 4 | 6 {
-  if (s.indexOf(':') >= 0) return parseIpv6(s, out) ? 6 : 0;
-  return parseIpv4(s, 0, s.length, out, 0) ? 4 : 0;
+  if (s.indexOf(':') >= 0) return parseIPv6Into(s, out) ? 6 : 0;
+  return parseIPv4Into(s, 0, s.length, out, 0) ? 4 : 0;
 }
 
-function parseIpv4(s: string, from: number, to: number, out: Uint8Array, at: number): boolean {
-  let part = 0, digits = 0, v = 0;
+/** A canonical dotted quad (no heading zeroes, 0-255) from s[from, to) into out[at..at+4). */
+export function parseIPv4Into(s: string, from: number, to: number, out: Uint8Array, at: number): boolean {
+  let part = 0, digits = 0, val = 0;
   for (let i = from; i <= to; i++) {
-    const c = i < to ? s.charCodeAt(i) : 46;
-    if (c === 46 /* . */) {
-      if (digits === 0 || part > 3) return false;
-      out[at + part++] = v;
-      v = 0; digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      v = v * 10 + (c - 48);
-      if (++digits > 3 || v > 255) return false;
+    const c = i < to ? s.charCodeAt(i) : 0x2e;
+    if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && val === 0) return false; // heading zero
+      val = val * 10 + (c - 0x30);
+      if (val > 255) return false;
+      digits++;
+    } else if (c === 0x2e) {
+      if (digits === 0 || part === 4) return false;
+      out[at + part++] = val;
+      val = 0;
+      digits = 0;
     } else {
       return false;
     }
@@ -37,53 +41,64 @@ function parseIpv4(s: string, from: number, to: number, out: Uint8Array, at: num
   return part === 4;
 }
 
-function parseIpv6(s: string, out: Uint8Array): boolean {
+/** IPv6 text as inet_pton(3) accepts it (hex groups, one `::`, an optional trailing dotted quad), into out[0..16). */
+export function parseIPv6Into(s: string, out: Uint8Array): boolean {
   const n = s.length;
-  let i = 0;
-  let w = 0; // bytes written
-  let gap = -1; // byte index of '::'
-  if (n >= 2 && s.charCodeAt(0) === 58 && s.charCodeAt(1) === 58) { gap = 0; i = 2; }
-  else if (n > 0 && s.charCodeAt(0) === 58) return false;
+  let i = 0, o = 0, gap = -1;
+  if (n < 2) return false;
+  if (s.charCodeAt(0) === 0x3a) {
+    if (s.charCodeAt(1) !== 0x3a) return false;
+    gap = 0;
+    i = 2;
+    if (i === n) { out.fill(0); return true; } // "::"
+  }
   while (i < n) {
-    let j = i;
-    let v = 0;
-    while (j < n) {
-      const c = s.charCodeAt(j);
-      let d: number;
-      if (c >= 48 && c <= 57) d = c - 48;
-      else if (c >= 97 && c <= 102) d = c - 87;
-      else if (c >= 65 && c <= 70) d = c - 55;
-      else break;
-      v = v * 16 + d;
-      j++;
+    // one group: hex digits, or a dotted quad at the end
+    const gs = i;
+    let val = 0;
+    while (i < n && i - gs < 5) {
+      const d = hexVal(s.charCodeAt(i));
+      if (d < 0) break;
+      val = val * 16 + d;
+      i++;
     }
-    if (j < n && s.charCodeAt(j) === 46 /* . */) {
-      // Embedded IPv4 in the last 32 bits.
-      if (w > 12 || !parseIpv4(s, i, n, out, w)) return false;
-      w += 4;
+    if (i < n && s.charCodeAt(i) === 0x2e) {
+      if (o > 12 || !parseIPv4Into(s, gs, n, out, o)) return false;
+      o += 4;
+      i = n;
       break;
     }
-    if (j === i || j - i > 4) return false;
-    if (w > 14) return false;
-    out[w++] = v >> 8; out[w++] = v & 255;
-    if (j === n) break;
-    if (s.charCodeAt(j) !== 58) return false;
-    j++;
-    if (j < n && s.charCodeAt(j) === 58) {
+    if (i === gs || i - gs > 4 || o > 14) return false;
+    out[o++] = val >> 8;
+    out[o++] = val & 0xff;
+    if (i === n) break;
+    if (s.charCodeAt(i) !== 0x3a) return false;
+    i++;
+    if (i < n && s.charCodeAt(i) === 0x3a) {
       if (gap >= 0) return false;
-      gap = w;
-      j++;
-    } else if (j === n) {
-      return false;
+      gap = o;
+      i++;
+      if (i === n) break;
+    } else if (i === n) {
+      return false; // trailing single ':'
     }
-    i = j;
   }
-  if (gap < 0) return w === 16;
-  if (w === 16) return false;
-  const tail = w - gap;
-  for (let k = 1; k <= tail; k++) out[16 - k] = out[w - k];
-  for (let k = gap; k < 16 - tail; k++) out[k] = 0;
+  if (gap >= 0) {
+    if (o === 16) return false;
+    const tail = o - gap;
+    for (let k = 1; k <= tail; k++) { out[16 - k] = out[gap + tail - k]; }
+    for (let k = gap; k < 16 - tail; k++) out[k] = 0;
+  } else if (o !== 16) {
+    return false;
+  }
   return true;
+}
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
 }
 
 /** `except` argument → network, or undefined when it is not one (no host names). */
