@@ -72,7 +72,7 @@ export class TlsAcceptor {
     const t = new tls.TLSSocket(sock, this.options);
     this.pending.add(t);
     let done = false;
-    const timer = timeoutMs > 0 ? setTimeout(() => fail('SSL handshake timeout'), timeoutMs) : null;
+    const timer = timeoutMs > 0 ? setTimeout(() => fail('Timeout during SSL handshake'), timeoutMs) : null;
     const fail = (reason: string): void => {
       if (done) return;
       done = true;
@@ -81,6 +81,7 @@ export class TlsAcceptor {
       t.destroy();
       owner.tlsFailed(reason, peer.address, peer.port);
     };
+    // HAProxy's messages for these (connection.c, conn_err_code_str()).
     t.on('error', () => fail('SSL handshake failure'));
     t.once('close', () => fail('Connection closed during SSL handshake'));
     t.once('secure', () => {
