@@ -42,7 +42,7 @@ import {
   WriteWrap, ShutdownWrap, UV_EOF, readResult, readBytes, lastWriteWasAsync,
   peerAddress, localAddress,
 } from './raw-handle';
-import { connectToServer } from './server-connect';
+import { connectToServer, planRetry } from './server-connect';
 import { LazyTimer } from './lazy-timer';
 import {
   parseRequestHead, parseResponseHead, HeadScan,
@@ -66,9 +66,6 @@ const kToClient = Symbol('switchyard.http.toClient');
  * not retried.
  */
 const RETRY_MAX = 16384;
-
-/** HAProxy's connect "turn-around" delay after an immediate connection error. */
-const TURNAROUND_MS = 1000;
 
 /* Phases of the current transaction. */
 const P_HEAD = 0; // waiting for / reading a request head
@@ -552,25 +549,13 @@ export class HttpStream {
     const srv = this.srv!;
     const h = this.server;
     if (h) { h.onread = ignoreRead; h.close(); this.server = null; this.srvReading = false; }
-    srv.counters.econ++;
-    this.be!.be!.econ++;
+    const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut);
     // HAProxy: a connection that cannot be established after the retries is a 503.
-    if (this.attemptsLeft <= 0) return this.errorReply(503, timedOut ? 's' : 'S', 'C');
+    if (plan === null) return this.errorReply(503, timedOut ? 's' : 'S', 'C');
     this.retries++;
-    srv.counters.wretr++;
-    this.be!.be!.wretr++;
-    if (this.attemptsLeft === 1) {
-      const other = this.be!.pickServer(srv);
-      if (other && other !== srv) {
-        this.redispatched = true;
-        srv.counters.wredis++;
-        this.be!.be!.wredis++;
-        this.assign(other);
-      }
-    }
-    if (timedOut) return this.connectServer();
-    const delay = Math.min(TURNAROUND_MS, this.be!.cfg.timeouts.connect || TURNAROUND_MS);
-    this.turnaround = setTimeout(onTurnaround, delay, this);
+    if (plan.redispatched) { this.redispatched = true; this.assign(plan.srv); }
+    if (plan.delay === 0) return this.connectServer();
+    this.turnaround = setTimeout(onTurnaround, plan.delay, this);
   }
 
   retryNow(): void {

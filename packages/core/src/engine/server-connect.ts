@@ -12,7 +12,7 @@
  * (listener.ts clientEndpoints). The header is built at connect time, once
  * per connection; every attempt (retry, redispatch) gets its own.
  */
-import type { ServerRuntime } from './proxy-runtime';
+import type { ProxyRuntime, ServerRuntime } from './proxy-runtime';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { type RawStream, type ConnectReq, type WriteReq, WriteWrap, newTcpSocket, newConnectReq, localAddress, lastWriteWasAsync } from './raw-handle';
@@ -143,3 +143,40 @@ function onHeaderWritten(this: WriteReq): void { this.buffer = null; }
 
 function connectFailedNT(owner: ConnectOwner, attempt: number): void { owner.connectFailed(attempt, false); }
 function onConnectTimeout(owner: ConnectOwner, attempt: number): void { owner.connectFailed(attempt, true); }
+
+/** HAProxy's connect "turn-around" delay after an immediate connection error. */
+const TURNAROUND_MS = 1000;
+
+/** What to do after a failed connect attempt (planRetry). */
+export interface RetryPlan {
+  /** The server of the next attempt: the same, or another one on the last attempt. */
+  srv: ServerRuntime;
+  redispatched: boolean;
+  /** Wait before the attempt (turn-around after an immediate error), 0 after a timeout. */
+  delay: number;
+}
+
+/**
+ * The connect-retry policy shared by the TCP and HTTP streams: count the
+ * failure (econ), then, while attempts are left (`retries`), count a retry
+ * (wretr) and send the last attempt to another server when there is one
+ * (wredis: the redispatch the issue asks for). Null: no attempt left.
+ */
+export function planRetry(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: number, timedOut: boolean): RetryPlan | null {
+  const c = be.be!;
+  srv.counters.econ++;
+  c.econ++;
+  if (attemptsLeft <= 0) return null;
+  srv.counters.wretr++;
+  c.wretr++;
+  let next = srv;
+  if (attemptsLeft === 1) {
+    const other = be.pickServer(srv);
+    if (other && other !== srv) {
+      next = other;
+      srv.counters.wredis++;
+      c.wredis++;
+    }
+  }
+  return { srv: next, redispatched: next !== srv, delay: timedOut ? 0 : Math.min(TURNAROUND_MS, be.cfg.timeouts.connect || TURNAROUND_MS) };
+}

@@ -18,12 +18,9 @@ import {
   WriteWrap, ShutdownWrap, UV_EOF, readResult, readBytes, lastWriteWasAsync,
   peerAddress, localAddress,
 } from './raw-handle';
-import { connectToServer } from './server-connect';
+import { connectToServer, planRetry } from './server-connect';
 
 const kSide = Symbol('switchyard.side');
-
-/** HAProxy's connect "turn-around" delay after an immediate connection error. */
-const TURNAROUND_MS = 1000;
 
 /** One end of the relay. */
 class Side {
@@ -197,25 +194,12 @@ export class TcpStream {
     const srv = this.srv!;
     const h = this.server.handle;
     if (h) { h.onread = ignoreRead; h.close(); this.server.handle = null; }
-    srv.counters.econ++;
-    this.be!.be!.econ++;
-    if (this.attemptsLeft <= 0) return this.abort(timedOut ? 's' : 'S', 'C');
+    const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut);
+    if (plan === null) return this.abort(timedOut ? 's' : 'S', 'C');
     this.retries++;
-    srv.counters.wretr++;
-    this.be!.be!.wretr++;
-    // The last attempt goes to another server when there is one.
-    if (this.attemptsLeft === 1) {
-      const other = this.be!.pickServer(srv);
-      if (other && other !== srv) {
-        this.redispatched = true;
-        srv.counters.wredis++;
-        this.be!.be!.wredis++;
-        this.assign(other);
-      }
-    }
-    if (timedOut) return this.connectServer();
-    const delay = Math.min(TURNAROUND_MS, this.be!.cfg.timeouts.connect || TURNAROUND_MS);
-    this.turnaround = setTimeout(onTurnaround, delay, this);
+    if (plan.redispatched) { this.redispatched = true; this.assign(plan.srv); }
+    if (plan.delay === 0) return this.connectServer();
+    this.turnaround = setTimeout(onTurnaround, plan.delay, this);
   }
 
   retryNow(): void {

@@ -24,8 +24,6 @@ export interface TlsAccepted {
   first: Buffer | null;
   clientIp: string;
   clientPort: number;
-  servername: string | null;
-  alpn: string | null;
   /** Negotiated version and cipher (OpenSSL names: %sslv, %sslc). */
   protocol: string | null;
   cipher: string | null;
@@ -95,8 +93,6 @@ export class TlsAcceptor {
       const h = adoptTlsHandle(t);
       owner.tlsReady({
         handle: h, first, clientIp: peer.address, clientPort: peer.port,
-        servername: (t as unknown as { servername?: string | false }).servername || null,
-        alpn: t.alpnProtocol || null,
         protocol: t.getProtocol(),
         cipher: t.getCipher()?.name ?? null,
       });
