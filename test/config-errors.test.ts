@@ -54,7 +54,7 @@ ${TCP_DEFAULTS}    timeout connect 5x
 
 frontend fe
     bind 127.0.0.1:99999
-    http-request deny
+    http-request frobnicate
     option httpchk
     maxconn -5
     timeout client 99999999999
@@ -89,7 +89,7 @@ peers mypeers
     assertAlert(r.stderr, cfg, lineOf(text, 'clientt'), 'timeout clientt', `did you mean 'timeout client'?`);
     // haproxy 2.6.12: "'bind' : invalid port '99999'"
     assertAlert(r.stderr, cfg, lineOf(text, '99999'), 'bind', `invalid port '99999'`);
-    assertAlert(r.stderr, cfg, lineOf(text, 'http-request deny'), 'http-request', 'not supported by Switchyard yet');
+    assertAlert(r.stderr, cfg, lineOf(text, 'http-request frobnicate'), 'http-request', `but got 'frobnicate'`);
     // haproxy 2.6.12 only warns that httpchk is ignored in a frontend.
     assertAlert(r.stderr, cfg, lineOf(text, 'option httpchk'), 'option httpchk', 'not supported by Switchyard yet');
     assertAlert(r.stderr, cfg, lineOf(text, 'maxconn -5'), 'maxconn', 'out of range');

@@ -21,6 +21,11 @@ import './http/tune-keywords';
 import './tls/bind-ssl';
 import './tls/server-ssl';
 import './tls/ssl-defaults';
+import './rules/fetches';
+import './rules/map';
+import './http/fetches';
+import './rules/keywords';
+import './rules/tcp-actions';
 import { registerHaproxyKeywordTables } from './config/haproxy-keywords';
 
 registerHaproxyKeywordTables();

@@ -20,9 +20,24 @@ import { parseNetwork } from '../src/util/ip-net';
 import { restrictHeaderNames, RESTRICT_DELETE, RESTRICT_REJECT, RESTRICT_PRESERVE } from '../src/http/restrict-hdr-names';
 import { isMonitorRequest } from '../src/http/monitor-uri';
 import {
-  RequestExtras, analyseRequest, analyseResponse, logExtras, localReply,
-  REQ_FORWARD, REQ_MONITOR, REQ_DENY_FE, REQ_DENY_BE, type StreamView,
+  RequestExtras, analyseRequest as analyseHead, analyseResponse, logExtras, monitorReply, restrictRequest, finishRequest,
+  REQ_FORWARD, REQ_MONITOR, type StreamView,
 } from '../src/http/analysers';
+import type { SampleContext } from '../src/rules/sample';
+import { errorReplyFor } from '../src/http/errors';
+
+const REQ_DENY_FE = 2;
+const REQ_DENY_BE = 3;
+
+/** The request steps as the stream runs them (monitor/captures, per-proxy restrict, then unique-id/forwarding). */
+function analyseRequest(x: RequestExtras, fe: ProxyRuntime, be: ProxyRuntime | null, h: RequestHead, st: StreamView, txnStart: number, line: string): number {
+  const v = analyseHead(x, fe, h);
+  if (v !== REQ_FORWARD) return v;
+  if (!restrictRequest(fe, h.headers)) { fe.fe!.dreq++; return REQ_DENY_FE; }
+  if (be !== null && be !== fe && !restrictRequest(be, h.headers)) { fe.fe!.dreq++; be.be!.dreq++; return REQ_DENY_BE; }
+  finishRequest(x, fe, be, h, st as StreamView & SampleContext, txnStart, line);
+  return REQ_FORWARD;
+}
 import { renderLogFormat, compileLogFormat, HTTPLOG_FORMAT, type LogRecord } from '../src/log/log-format';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-fwd-unit-'));
@@ -372,8 +387,8 @@ test('restrict reject: frontend deny before backend, counters; unique-id built a
   const rec = logExtras(x, f, view, { ...baseRecord(), backend: 'b', status: 403 });
   assert.equal(rec.uniqueId, 'b_403');
   // The pages: HAProxy's 403 and 200 (errorfile of the proxy when it has one).
-  assert.match(localReply(REQ_DENY_BE, f, b).keepAlive.toString('latin1'), /^HTTP\/1\.1 403 Forbidden\r\ncontent-length: 93\r\n/);
-  assert.equal(localReply(REQ_MONITOR, f, b).keepAlive.toString('latin1'),
+  assert.match(errorReplyFor(f.cfg, b.cfg, 403)!.keepAlive.toString('latin1'), /^HTTP\/1\.1 403 Forbidden\r\ncontent-length: 93\r\n/);
+  assert.equal(monitorReply(f).keepAlive.toString('latin1'),
     'HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n');
 });
 

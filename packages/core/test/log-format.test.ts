@@ -222,8 +222,8 @@ test('errors use haproxy 2.6 wording', () => {
   assert.equal(err('%{+Q'), `truncated line after '+Q'`);
   assert.equal(err('%{+Q} x'), `parse argument modifier without variable name near '%{+Q}'`);
   assert.match(err('a %1'), /^unexpected variable name near '1' at position 3/);
-  assert.equal(err('%[src]'), `sample expressions in log-format are not supported yet ('%[src]')`);
-  assert.equal(err('%{+Q}[src,lower]'), `sample expressions in log-format are not supported yet ('%{+Q}[src,lower]')`);
+  assert.equal(err('%[src]'), `sample expressions are not allowed here ('%[src]')`);
+  assert.equal(err('%{+Q}[src,lower]'), `sample expressions are not allowed here ('%{+Q}[src,lower]')`);
   assert.equal(err('%{+Q,+nonsense,Q}b'), 'OK'); // unknown flags are ignored
 });
 

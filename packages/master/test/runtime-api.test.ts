@@ -22,7 +22,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-rtapi-'));
 const adminPath = path.join(dir, 'admin.sock');
 const userPath = path.join(dir, 'user.sock');
 
-const TIMEOUTS: Timeouts = { connect: 0, client: 0, server: 0, clientFin: 0, serverFin: 0, tunnel: 0, queue: 0, httpRequest: 0, httpKeepAlive: 0, check: 0 };
+const TIMEOUTS: Timeouts = { connect: 0, client: 0, server: 0, clientFin: 0, serverFin: 0, tunnel: 0, tarpit: 0, queue: 0, httpRequest: 0, httpKeepAlive: 0, check: 0 };
 
 function server(name: string, id: number, port: number): ServerConfig {
   return {
@@ -41,7 +41,7 @@ function socketCfg(p: string, level: StatsSocketConfig['level'], line = 1): Stat
 
 const startedAt = Date.now() - 10_000;
 const config: CompiledConfig = {
-  files: ['t.cfg'], listeners: [],
+  files: ['t.cfg'], listeners: [], patternFiles: {},
   global: {
     maxconn: 1000, nbthread: 2, pidfile: null, logTargets: [], logTag: 'switchyard', logSendHostname: null, hardStopAfter: 0,
     statsSockets: [socketCfg(adminPath, 'admin'), socketCfg(userPath, 'user', 2)], localPeer: 'vm', node: 'vm', bufsize: 16384, maxHttpHdr: 101, h1Limits: { maxHeadSize: 15277, maxHeaders: 101 },

@@ -106,7 +106,7 @@ const CAPTURED_INFO_TYPED_KEYS = [
 
 /* ---------------- config builders ---------------- */
 
-const TIMEOUTS: Timeouts = { connect: 0, client: 0, server: 0, clientFin: 0, serverFin: 0, tunnel: 0, queue: 0, httpRequest: 0, httpKeepAlive: 0, check: 0 };
+const TIMEOUTS: Timeouts = { connect: 0, client: 0, server: 0, clientFin: 0, serverFin: 0, tunnel: 0, tarpit: 0, queue: 0, httpRequest: 0, httpKeepAlive: 0, check: 0 };
 
 function proxy(name: string, id: number, kind: 'frontend' | 'backend' | 'listen', mode: 'tcp' | 'http', o: Partial<ProxyConfig> = {}): ProxyConfig {
   return { ...newProxyConfig(name, 't.cfg', 1), id, cap: { fe: kind !== 'backend', be: kind !== 'frontend' }, mode, timeouts: TIMEOUTS, ...o };
@@ -124,7 +124,7 @@ function server(name: string, id: number, addr: string, o: Partial<ServerConfig>
 
 function config(maxconn: number, proxies: ProxyConfig[]): CompiledConfig {
   return {
-    files: ['t.cfg'], proxies, listeners: [],
+    files: ['t.cfg'], proxies, listeners: [], patternFiles: {},
     global: { maxconn, nbthread: 1, pidfile: null, logTargets: [], logTag: 'switchyard', logSendHostname: null, hardStopAfter: 0, statsSockets: [], localPeer: 'vm', node: 'vm', bufsize: 16384, maxHttpHdr: 101, h1Limits: { maxHeadSize: 15277, maxHeaders: 101 } },
   };
 }
@@ -182,7 +182,7 @@ function secondConfig(): StatInput {
   const cfg = config(500, [
     proxy('fe1', 2, 'frontend', 'http', {
       defaultBackend: 'be_alldis',
-      useBackends: [{ file: 't', line: 1, backend: 'be_bk' }, { file: 't', line: 2, backend: 'be_bk' }, { file: 't', line: 3, backend: 'be_alldis' }],
+      useBackends: [{ file: 't', line: 1, backend: 'be_bk', cond: null, aclCount: 0 }, { file: 't', line: 2, backend: 'be_bk', cond: null, aclCount: 0 }, { file: 't', line: 3, backend: 'be_alldis', cond: null, aclCount: 0 }],
     }),
     proxy('be_alldis', 3, 'backend', 'http', {
       servers: [server('d1', 1, '127.0.0.1:18281', { disabled: true }), server('d2', 2, '127.0.0.1:18282', { disabled: true })],

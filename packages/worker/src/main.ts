@@ -7,6 +7,9 @@ import { Channel, type IpcEndpoint } from '@switchyard/core/ipc/channel';
 import { isHandleMessage, type MasterMessage, type WorkerMessage } from '@switchyard/core/ipc/messages';
 import { Engine } from '@switchyard/core/engine/engine';
 import type { RawHandle } from '@switchyard/core/engine/listener';
+// Every feature registers its fetches, converters and actions: the worker
+// compiles the rules of the CompiledConfig against those registries.
+import '@switchyard/core/features';
 
 
 

@@ -16,6 +16,7 @@ import { finalizeDispatch } from '../proxy/dispatch';
 import { compileHttpLimits } from '../http/tune-keywords';
 import { finalizeBindSsl } from '../tls/bind-ssl';
 import { finalizeServerSsl } from '../tls/server-ssl';
+import { finalizeRules } from '../rules/keywords';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
@@ -58,9 +59,11 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
   await resolveServers(proxies, state);
   await finalizeDispatch(state);
   const listeners = buildListeners(proxies, state);
+  // ACLs, rules, use_backend: compiled once here for their errors (rules/keywords.ts).
+  const patternFiles = finalizeRules(state);
 
   if (diag.hasErrors) return undefined;
-  return { files, global: g, proxies, listeners };
+  return { files, global: g, proxies, listeners, patternFiles };
 }
 
 /** HAProxy's warning for a proxy that would wait forever on an idle peer. */

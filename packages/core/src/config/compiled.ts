@@ -90,6 +90,8 @@ export interface Timeouts {
   clientFin: number;
   serverFin: number;
   tunnel: number;
+  /** `timeout tarpit` (0: timeout connect). */
+  tarpit: number;
   queue: number;
   httpRequest: number;
   httpKeepAlive: number;
@@ -159,7 +161,15 @@ export interface ProxyConfig extends SourceRef {
   timeouts: Timeouts;
   binds: BindConfig[];
   defaultBackend: string | null;
-  useBackends: Array<SourceRef & { backend: string }>;
+  /** `use_backend` lines in order (rules/rule-set.ts). */
+  useBackends: SwitchSource[];
+  /** `acl` lines, in order, the inherited defaults' first (rules/acl.ts). */
+  acls: AclSource[];
+  /** tcp-request/tcp-response/http-request/http-response/http-after-response lines, in order (rules/rule-set.ts). */
+  rules: RuleSource[];
+  /** `tcp-request inspect-delay` / `tcp-response inspect-delay` in ms (0: none). */
+  inspectDelay: number;
+  resInspectDelay: number;
   servers: ServerConfig[];
   /** `default-server` settings, applied to the servers declared after it. */
   defaultServer: ServerOptions;
@@ -197,6 +207,37 @@ export interface ProxyConfig extends SourceRef {
    * sends its connections, as a server HAProxy logs as `<NOSRV>`; null when none.
    */
   dispatch: ServerConfig | null;
+}
+
+/** One `acl` line as written (rules/acl.ts compiles it). */
+export interface AclSource extends SourceRef {
+  name: string;
+  /** Criterion, flags and patterns. */
+  words: string[];
+  /** '' for the section's own lines; the defaults section's name for inherited ones. */
+  origin: string;
+}
+
+export type RuleSetName =
+  | 'tcp-request connection' | 'tcp-request session' | 'tcp-request content'
+  | 'tcp-response content' | 'http-request' | 'http-response' | 'http-after-response';
+
+/** One rule line as written (rules/rule-set.ts compiles it). */
+export interface RuleSource extends SourceRef {
+  set: RuleSetName;
+  /** The action and its arguments, then the condition. */
+  words: string[];
+  /** `acl` lines of the same origin declared before this rule. */
+  aclCount: number;
+  origin: string;
+}
+
+/** `use_backend <name> [if|unless <cond>]` as written. */
+export interface SwitchSource extends SourceRef {
+  backend: string;
+  /** From 'if'/'unless' on; null when unconditional. */
+  cond: string[] | null;
+  aclCount: number;
 }
 
 /** TLS toward one server (tls/server-ssl.ts): PEM texts and checked options. */
@@ -311,6 +352,8 @@ export interface CompiledConfig {
   /** Every frontend, backend and listen section, in declaration order. */
   proxies: ProxyConfig[];
   listeners: ListenerConfig[];
+  /** Map and ACL pattern files the rules read (`-f`, map converters), by path as written, read by the master. */
+  patternFiles: Record<string, string>;
 }
 
 export function listenAddressKey(a: ListenAddress): string {

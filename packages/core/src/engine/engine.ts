@@ -15,6 +15,8 @@ import { peerAddress, type RawStream } from './raw-handle';
 import { PP_ERR_ABORT, PP_ERR_EMPTY, PP_ERR_TIMEOUT, PP_ERROR_MESSAGES, type ProxyHeader } from './proxy-protocol';
 import { formatAcceptDate } from '../log/tcplog';
 import type { TlsAccepted, TlsAcceptOwner } from '../tls/accept';
+import { acceptConnection } from './conn-rules';
+import { AT_LOG } from '../rules/sample';
 import { LogSinks } from '../log/sinks';
 import { compileLogFormat, renderLogFormat, type CompiledLogFormat, type LogRecord } from '../log/log-format';
 import type { H1Limits } from '../http/h1';
@@ -66,7 +68,7 @@ export class Engine implements ListenerHost {
     this.logFormats = this.proxies.map(p => {
       if (!p.cfg.logFormat) return null;
       // Validated by the master at load: a failure here cannot happen.
-      const c = compileLogFormat(p.cfg.logFormat, { http: p.cfg.mode === 'http' });
+      const c = compileLogFormat(p.cfg.logFormat, { http: p.cfg.mode === 'http', env: p.env(AT_LOG, 'log-format') });
       return c.ok ? c.fmt : null;
     });
     for (const l of cfg.listeners) {
@@ -114,6 +116,10 @@ export class Engine implements ListenerHost {
         l.pause();
       }
     }
+    // tcp-request connection rules come first: a rejected client costs no
+    // handshake and no stream (engine/conn-rules.ts).
+    const rules = fe.rules;
+    if (rules !== null && rules.tcpReqConn.length > 0 && !acceptConnection(fe, this, handle)) return this.sessionEnded(fe, l);
     // accept-proxy: no stream before the PROXY header is in (listener.ts).
     if (l.cfg.options.acceptProxy) return l.readProxyHeader(handle, fe.cfg.timeouts.client);
     // ssl: no stream before the TLS handshake is done (tls/accept.ts).
@@ -126,7 +132,7 @@ export class Engine implements ListenerHost {
     const fe = l.proxy;
     const st = fe.cfg.mode === 'http' ? new HttpStream(this, fe, l, a.handle, false) : new TcpStream(this, fe, l, a.handle, false);
     st.proxied(a.clientIp, a.clientPort, a.first);
-    st.tls = { version: a.protocol ?? '-', cipher: a.cipher ?? '-' };
+    st.tls = a.info;
     this.streams.add(st);
     if (this.hasLog(fe) && this.logFormats[fe.index] === null) this.log(fe, LOG_INFO, st.describeConnect());
     st.start();
@@ -217,7 +223,7 @@ export class Engine implements ListenerHost {
   logHttp(st: HttpStream, rec: LogRecord): void {
     const fe = st.fe;
     const fmt = this.logFormats[fe.index];
-    if (fmt !== null && this.hasLog(fe)) this.log(fe, LOG_INFO, renderLogFormat(fmt, rec));
+    if (fmt !== null && this.hasLog(fe)) this.log(fe, LOG_INFO, renderLogFormat(fmt, rec, st));
   }
 
   streamEnded(st: TcpStream | HttpStream): void {
@@ -230,7 +236,7 @@ export class Engine implements ListenerHost {
     // (req.total == 0), even when the server sent a banner.
     const fmt = this.logFormats[fe.index];
     if (fmt !== null && this.hasLog(fe) && !(fe.cfg.options.dontlognull && st.bytesIn === 0)) {
-      this.log(fe, LOG_INFO, renderLogFormat(fmt, this.logRecord(st)));
+      this.log(fe, LOG_INFO, renderLogFormat(fmt, this.streamRecord(st), st));
     }
     this.sessionEnded(fe, l);
   }
@@ -259,7 +265,8 @@ export class Engine implements ListenerHost {
     }
   }
 
-  private logRecord(st: TcpStream): LogRecord {
+  /** A TCP stream's log record as of now (the end-of-stream line, lf-strings of rules). */
+  streamRecord(st: TcpStream): LogRecord {
     const now = Date.now();
     return {
       clientIp: st.clientIp, clientPort: st.clientPort,

@@ -43,6 +43,7 @@ import {
   peerAddress, localAddress,
 } from './raw-handle';
 import { connectToServer, planRetry } from './server-connect';
+import type { TlsInfo } from '../tls/accept';
 import { LazyTimer } from './lazy-timer';
 import {
   parseRequestHead, parseResponseHead, HeadScan,
@@ -54,7 +55,10 @@ import { ChunkedDecoder } from '../http/chunked';
 import type { HeaderList } from '../http/headers';
 import { earlyErrorResponse, errorReplyFor } from '../http/errors';
 import type { LogRecord } from '../log/log-format';
-import { RequestExtras, analyseRequest, analyseResponse, localReply, logExtras, REQ_FORWARD, REQ_MONITOR, REQ_DENY_BE } from '../http/analysers';
+import { RequestExtras, analyseRequest, analyseResponse, restrictRequest, finishRequest, monitorReply, logExtras, REQ_MONITOR } from '../http/analysers';
+import { runRules, pickBackend, ACT_CONTINUE, ACT_STOP, ACT_DENY, ACT_TARPIT, ACT_DONE, ACT_ABORT, type RuleHost, type Rule } from '../rules/rule-set';
+import type { VarScopes, TlsView, Sample } from '../rules/sample';
+import { buildReply, type HttpReplySpec } from '../http/reply';
 import { countStatus } from '../stats/counters';
 
 const kStream = Symbol('switchyard.http.stream');
@@ -82,7 +86,7 @@ const CR = 0x0d;
 const LF = 0x0a;
 const CONNECTION_PREFIX = 'connection: ';
 
-export class HttpStream {
+export class HttpStream implements RuleHost {
   /** Accept date of the connection. */
   readonly acceptTime = Date.now();
   clientIp = '-';
@@ -94,7 +98,7 @@ export class HttpStream {
   client: RawStream | null;
   server: RawStream | null = null;
   /** The client connection's TLS (bind ... ssl), null in clear: %sslv, %sslc, the '~' of %ft. */
-  tls: { version: string; cipher: string } | null = null;
+  tls: TlsInfo | null = null;
   /** Captures, unique-id, request counter of the current transaction (http/analysers.ts). */
   private readonly extras = new RequestExtras();
 
@@ -159,7 +163,7 @@ export class HttpStream {
   private respStarted = false;
   /** The client connection stays open after this transaction. */
   private keepAlive = false;
-  private status = -1;
+  status = -1;
   private bytesIn = 0;
   private bytesOut = 0;
   private retries = 0;
@@ -326,10 +330,27 @@ export class HttpStream {
     this.scan.reset();
     this.readClient(false);
     this.phase = P_CONNECT;
-    this.keepAlive = h.keepAlive;
+    this.keepAlive = h.keepAlive && this.fe.connMode !== CONN_CLOSE;
+    // monitor-uri and captures (http/analysers.ts), then the rules.
+    if (analyseRequest(this.extras, this.fe, h) === REQ_MONITOR) {
+      // Answered here (200, not logged); as in HAProxy the connection stays
+      // open when the client keeps it and no body follows; a pipelined
+      // request behind it closes the connection instead (no recursion into
+      // the next head).
+      const r = monitorReply(this.fe);
+      if (h.bodyKind !== BODY_NONE || this.cbuf !== null || r.mustClose) this.keepAlive = false;
+      this.sendClient(!this.keepAlive ? r.close : h.version === 11 ? r.keepAlive : r.keepAlive10);
+      if (!this.keepAlive) return this.closeClient();
+      this.txnCount++;
+      this.resetTransaction();
+      return this.waitRequest(false);
+    }
+    // tcp-request content, http-request, use_backend and the header-name
+    // policy of the frontend, then of the backend (HAProxy's analysers).
+    if (!this.requestRules(h)) return;
+    const be = this.be;
     // Connection mode (configuration.txt 4): the more closing of the
     // frontend's and the backend's wins.
-    const be = this.fe.defaultBackend;
     const mode = be !== null && be.connMode > this.fe.connMode ? be.connMode : this.fe.connMode;
     if (mode === CONN_CLOSE) this.keepAlive = false;
     this.srvKeep = mode === CONN_KEEP_ALIVE && h.keepAlive;
@@ -337,29 +358,8 @@ export class HttpStream {
     const idempotent = m === METH_GET || m === METH_HEAD || m === METH_OPTIONS || m === METH_PUT || m === METH_DELETE || m === METH_TRACE;
     this.reqCopy = idempotent ? [] : null;
     this.reqCopyLen = 0;
-    // monitor-uri, captures, header-name policy, unique-id, X-Forwarded-For,
-    // X-Original-To, in HAProxy's order (http/analysers.ts).
-    const verdict = analyseRequest(this.extras, this.fe, be, h, this, this.txnStart, this.requestLine);
-    if (verdict !== REQ_FORWARD) {
-      // Answered here: monitor-uri (200, not logged) or a refused header name
-      // (403 deny, logged PR). As in HAProxy the connection stays open when
-      // the client keeps it and no body follows; a pipelined request behind
-      // it closes the connection instead (no recursion into the next head).
-      const r = localReply(verdict, this.fe, be);
-      if (h.bodyKind !== BODY_NONE || this.cbuf !== null || r.mustClose) this.keepAlive = false;
-      this.sendClient(!this.keepAlive ? r.close : h.version === 11 ? r.keepAlive : r.keepAlive10);
-      if (verdict === REQ_MONITOR) {
-        if (!this.keepAlive) return this.closeClient();
-        this.txnCount++;
-        this.resetTransaction();
-        return this.waitRequest(false);
-      }
-      this.status = 403;
-      this.setTerm('P', 'R');
-      this.reqDone = true;
-      if (verdict === REQ_DENY_BE) this.be = be;
-      return this.responseDone();
-    }
+    // unique-id, X-Forwarded-For, X-Original-To (http/analysers.ts).
+    finishRequest(this.extras, this.fe, be, h, this, this.txnStart, this.requestLine);
     // Upgrade (RFC 9110 §7.8, HTTP/1.1 only) and CONNECT go to the server as
     // they are, Upgrade kept; a 101 (a 2xx to CONNECT) makes the connection
     // a tunnel (tunnelStart). The server connection is not kept afterwards.
@@ -387,7 +387,7 @@ export class HttpStream {
       }
     }
     const conn = this.upgrade ? (h.methodCode === METH_CONNECT ? null : 'upgrade') : this.srvKeep ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
-    this.queueRequest(serializeHead(this.requestLine, h, conn, this.upgrade));
+    this.queueRequest(serializeHead(headRewritten(h) ? h.method + ' ' + h.target + (v11 ? ' HTTP/1.1' : ' HTTP/1.0') : this.requestLine, h, conn, this.upgrade));
     // Body bytes that came with the head are checked before any server is
     // contacted, so that a bad chunked body read at once reaches nobody.
     const rest = this.cbuf;
@@ -407,6 +407,184 @@ export class HttpStream {
     this.selectServer();
   }
 
+  /* ---------------- rules ---------------- */
+
+  /**
+   * The request's rules in HAProxy's order: the frontend's tcp-request
+   * content, http-request and header-name policy, then `use_backend` (else
+   * default_backend), then the same for the backend when it is another
+   * proxy. Sets this.be. False when the request was answered or the
+   * connection closed.
+   */
+  private requestRules(h: RequestHead): boolean {
+    const fe = this.fe;
+    this.be = null;
+    const fr = fe.rules;
+    if (fr !== null) {
+      if (fr.tcpReqCnt.length > 0 && !this.ruleVerdict(fr.tcpReqCnt, null, true)) return false;
+      if (fr.httpReq.length > 0 && !this.ruleVerdict(fr.httpReq, null, false)) return false;
+    }
+    if (!restrictRequest(fe, h.headers)) return this.denyRequest(null);
+    const be = fr !== null && fr.switching.length > 0 ? (pickBackend(fr, this, true) ?? fe.defaultBackend) : fe.defaultBackend;
+    this.be = be;
+    if (be !== null && be !== fe) {
+      const br = be.rules;
+      if (br !== null) {
+        if (br.tcpReqCnt.length > 0 && !this.ruleVerdict(br.tcpReqCnt, be, true)) return false;
+        if (br.httpReq.length > 0 && !this.ruleVerdict(br.httpReq, be, false)) return false;
+      }
+      if (!restrictRequest(be, h.headers)) return this.denyRequest(be);
+    }
+    return true;
+  }
+
+  /** Runs a request rule set; on a final verdict, answers (deny, return, redirect…) and returns false. */
+  private ruleVerdict(rules: readonly Rule[], be: ProxyRuntime | null, tcp: boolean): boolean {
+    this.reply = null;
+    const v = runRules(rules, this, true);
+    if (v === ACT_CONTINUE || v === ACT_STOP) return true;
+    const c = this.fe.fe!;
+    if (tcp || v === ACT_ABORT) {
+      // tcp-request content reject, silent-drop: closed without a response, logged `PR`.
+      c.dreq++;
+      if (be !== null && be.be !== null) be.be.dreq++;
+      this.setTerm('P', 'R');
+      if (v === ACT_ABORT) this.client?.reset?.();
+      this.reqDone = true;
+      this.keepAlive = false;
+      this.closeClient();
+      return false;
+    }
+    let spec = this.reply as HttpReplySpec | null;
+    if (v === ACT_DENY || v === ACT_TARPIT) {
+      c.dreq++;
+      if (be !== null && be.be !== null) be.be.dreq++;
+      spec ??= { status: v === ACT_TARPIT ? 500 : 403, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'P' };
+    } else if (v !== ACT_DONE || spec === null) {
+      // ACT_ERROR: an internal error (a rewrite that failed), HAProxy's 500.
+      spec = { status: 500, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'I' };
+    }
+    if (be !== null) this.be = be;
+    if (v === ACT_TARPIT) {
+      // Held for `timeout tarpit` (default: timeout connect), then answered.
+      const t = (be ?? this.fe).cfg.timeouts;
+      this.tarpitSpec = spec;
+      this.tarpitBe = be;
+      this.readClient(false);
+      this.tarpitTimer = setTimeout(onTarpit, Math.max(1, t.tarpit || t.connect || 1), this);
+      return false;
+    }
+    this.ruleReply(spec, be);
+    return false;
+  }
+
+  private tarpitSpec: HttpReplySpec | null = null;
+  private tarpitBe: ProxyRuntime | null = null;
+  private tarpitTimer: NodeJS.Timeout | null = null;
+
+  tarpitDone(): void {
+    this.tarpitTimer = null;
+    if (this.finished || this.tarpitSpec === null) return;
+    const spec = this.tarpitSpec;
+    this.tarpitSpec = null;
+    this.setTerm('P', 'T');
+    this.ruleReply(spec, this.tarpitBe);
+  }
+
+  /** `http-restrict-req-hdr-names reject`: a 403 from the proxy holding the policy. */
+  private denyRequest(be: ProxyRuntime | null): boolean {
+    this.fe.fe!.dreq++;
+    if (be !== null && be.be !== null) be.be.dreq++;
+    if (be !== null) this.be = be;
+    this.ruleReply({ status: 403, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'P' }, be);
+    return false;
+  }
+
+  /**
+   * Sends a reply a rule produced for the request, then ends the
+   * transaction: the connection stays open when the client keeps it and
+   * nothing follows that we would have to read through.
+   */
+  private ruleReply(spec: HttpReplySpec, be: ProxyRuntime | null): void {
+    const h = this.req!;
+    const r = buildReply(spec, this.fe.cfg, be !== null ? be.cfg : null);
+    this.status = spec.status;
+    this.setTerm(spec.term1, 'R');
+    if (h.bodyKind !== BODY_NONE || this.cbuf !== null || r.mustClose) this.keepAlive = false;
+    this.respStarted = true;
+    if (!r.empty) this.sendClient(!this.keepAlive ? r.close : h.version === 11 ? r.keepAlive : r.keepAlive10);
+    else this.keepAlive = false;
+    if (this.finished) return;
+    this.reqDone = true;
+    this.responseDone();
+  }
+
+  /**
+   * http-response rules on a final response head from the server: the
+   * backend's, then the frontend's (HAProxy's http_process_res_common).
+   * False when a rule answered instead (deny: 502, return, redirect).
+   */
+  private responseRules(): boolean {
+    const be = this.be!;
+    const br = be.rules;
+    if (br !== null && br.httpRes.length > 0 && !this.resVerdict(br.httpRes)) return false;
+    const fr = this.fe.rules;
+    if (be !== this.fe && fr !== null && fr.httpRes.length > 0 && !this.resVerdict(fr.httpRes)) return false;
+    return true;
+  }
+
+  private resVerdict(rules: readonly Rule[]): boolean {
+    this.reply = null;
+    const v = runRules(rules, this, true);
+    if (v === ACT_CONTINUE || v === ACT_STOP) return true;
+    const be = this.be!;
+    let spec = this.reply as HttpReplySpec | null;
+    if (v === ACT_DENY || v === ACT_TARPIT) {
+      this.fe.fe!.dresp++;
+      if (be.be !== null) be.be.dresp++;
+      spec ??= { status: 502, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'P' };
+    } else if (v === ACT_ABORT) {
+      this.setTerm('P', 'H');
+      this.client?.reset?.();
+      this.close();
+      return false;
+    } else if (v !== ACT_DONE || spec === null) {
+      spec = { status: 502, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'I' };
+    }
+    // The server's response is dropped with its connection.
+    this.resp = null;
+    this.closeServer();
+    const r = buildReply(spec, this.fe.cfg, be.cfg);
+    this.status = spec.status;
+    this.setTerm(spec.term1, 'H');
+    if (r.mustClose || !this.reqDone) this.keepAlive = false;
+    this.respStarted = true;
+    if (!r.empty) this.sendClient(!this.keepAlive ? r.close : this.req!.version === 11 ? r.keepAlive : r.keepAlive10);
+    else this.keepAlive = false;
+    if (!this.finished) this.responseDone();
+    return false;
+  }
+
+  /* ---------------- what rules see (rules/sample.ts SampleContext) ---------------- */
+
+  reply: unknown = null;
+  readonly reqFinal = true;
+  private varScopes: VarScopes | null = null;
+
+  get vars(): VarScopes {
+    return this.varScopes ??= { sess: new Map<string, Sample>(), txn: new Map<string, Sample>(), req: new Map<string, Sample>(), res: new Map<string, Sample>() };
+  }
+  get httpReq(): RequestHead | null { return this.req; }
+  get httpRes(): ResponseHead | null { return this.resp; }
+  srcIp(): string { return this.extras.source(this); }
+  srcPort(): number { return this.extras.sourcePort(this); }
+  dstIp(): string { return this.extras.destination(this).address; }
+  dstPort(): number { return this.extras.destination(this).port; }
+  reqPayload(): Buffer | null { return null; }
+  resPayload(): Buffer | null { return null; }
+  tlsView(): TlsView | null { return this.tls; }
+  reqBody(): Buffer | null { return null; }
+
   /** The body is complete, or a buffer of it is held (`option http-buffer-request`): on to the server. */
   private bodyBuffered(): void {
     this.bodyWait = false;
@@ -418,8 +596,7 @@ export class HttpStream {
   /* ---------------- server selection and connect ---------------- */
 
   private selectServer(): void {
-    const be = this.fe.defaultBackend;
-    this.be = be;
+    const be = this.be;
     if (!be) return this.errorReply(503, 'S', 'C');
     be.beconn++;
     this.beCounted = true;
@@ -636,6 +813,7 @@ export class HttpStream {
       if (h.status === 204) dropFraming(h);
       analyseResponse(this.extras, this.fe, h.headers);
       this.sbuf = null;
+      if ((this.be!.rules !== null || this.fe.rules !== null) && !this.responseRules()) return;
       this.respHeadAt = Date.now();
       this.status = h.status;
       this.respKind = h.bodyKind;
@@ -856,11 +1034,14 @@ export class HttpStream {
     this.upgrade = false;
     this.extras.reset();
     this.sscan.reset();
+    const vs = this.varScopes;
+    if (vs !== null) { vs.txn!.clear(); vs.req!.clear(); vs.res!.clear(); }
     // Bytes already received for the next request count for it.
     if (this.cbuf !== null) this.bytesIn = this.cbuf.length;
   }
 
-  private logRecord(): LogRecord {
+  /** The transaction's log record as of now (the log line, lf-strings of rules). */
+  logRecord(): LogRecord {
     const now = Date.now();
     const ti = this.headStart >= 0 ? this.headStart - this.txnStart : -1;
     // Captures, %rt and %ID come from http/analysers.ts.
@@ -1179,6 +1360,7 @@ export class HttpStream {
   }
 
   private clearTxnTimers(): void {
+    if (this.tarpitTimer !== null) { clearTimeout(this.tarpitTimer); this.tarpitTimer = null; this.tarpitSpec = null; }
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     if (this.turnaround) { clearTimeout(this.turnaround); this.turnaround = null; }
     this.srvTimer.disarm();
@@ -1382,6 +1564,11 @@ function dropFraming(h: ResponseHead): void {
   }
 }
 
+/** A rule rewrote the method or the target (http/actions.ts): the request line is rebuilt. */
+function headRewritten(h: RequestHead): boolean {
+  return (h as { rewritten?: boolean }).rewritten === true;
+}
+
 /** The status line as received, version included (HAProxy keeps the server's version). */
 function statusLine(h: ResponseHead): string {
   return (h.version === 11 ? 'HTTP/1.1 ' : 'HTTP/1.0 ') + h.status + ' ' + h.reason;
@@ -1425,6 +1612,7 @@ function onTunnelShutdown(this: ShutdownReq): void {
   (this[kStream] as HttpStream).tunnelShutDone();
 }
 
+function onTarpit(st: HttpStream): void { st.tarpitDone(); }
 function onTurnaround(st: HttpStream): void { st.retryNow(); }
 function onHeadTimer(st: HttpStream): void { st.headTimeout(); }
 function onClientTimer(st: HttpStream): void { st.clientTimer(); }

@@ -9,6 +9,8 @@ import { serverUsable, type ServerRuntimeState, type ServerStateTable, ADMF_CMAI
 import { SmoothRoundRobin } from '../backend/lb-roundrobin';
 import { ServerPool, reuseMode } from '../backend/server-pool';
 import { httpFeatures, type HttpFeatures } from '../http/analysers';
+import { compileProxyRules, type ProxyRules, type RuleCompileBase } from '../rules/rule-set';
+import { AT_HTTP_REQ, AT_LOG, type CompileEnv } from '../rules/sample';
 
 export class ServerRuntime {
   readonly counters: ServerCounters = newServerCounters();
@@ -77,8 +79,14 @@ export class ProxyRuntime {
   readonly http: HttpFeatures | null;
   /** `dispatch`: the destination of a backend without servers (proxy/dispatch.ts), null when none. */
   readonly dispatch: ServerRuntime | null;
+  /** ACLs, rule sets and use_backend, compiled (rules/rule-set.ts); null when the proxy has none. */
+  rules: ProxyRules | null = null;
 
-  constructor(readonly cfg: ProxyConfig, readonly index: number, states: ServerRuntimeState[] | undefined) {
+  /** What rule, log-format and unique-id expressions of this proxy compile against (rules/rule-set.ts). */
+  readonly ruleBase: RuleCompileBase;
+
+  constructor(readonly cfg: ProxyConfig, readonly index: number, states: ServerRuntimeState[] | undefined, base?: RuleCompileBase) {
+    this.ruleBase = base ?? { proxies: [cfg], file: () => undefined };
     this.fe = cfg.cap.fe ? newFrontendCounters() : null;
     this.be = cfg.cap.be ? newBackendCounters() : null;
     this.servers = cfg.servers.map((s, i) => new ServerRuntime(s, i, states?.[i]));
@@ -87,7 +95,7 @@ export class ProxyRuntime {
     this.reuse = reuseMode(cfg.options.httpReuse);
     const m = cfg.options.httpConnMode;
     this.connMode = m === 'close' ? CONN_CLOSE : m === 'server-close' ? CONN_SERVER_CLOSE : CONN_KEEP_ALIVE;
-    this.http = httpFeatures(cfg);
+    this.http = httpFeatures(cfg, this.env(AT_HTTP_REQ | AT_LOG, 'unique-id-format'));
     this.dispatch = cfg.dispatch ? new ServerRuntime(cfg.dispatch, -1, undefined) : null;
   }
 
@@ -108,6 +116,12 @@ export class ProxyRuntime {
     return this.dispatch ?? undefined;
   }
 
+  /** A compile environment for an expression of this proxy used at `at`. */
+  env(at: number, where: string): CompileEnv {
+    const b = this.ruleBase;
+    return { proxy: this.cfg, proxies: b.proxies, file: b.file, runtime: b.runtime, userlists: b.userlists, at, where };
+  }
+
   usableServers(): number {
     let n = 0;
     for (const s of this.servers) if (s.weight() > 0) n++;
@@ -120,12 +134,22 @@ export class ProxyRuntime {
 }
 
 export function buildRuntime(cfg: CompiledConfig, states: ServerStateTable | undefined): ProxyRuntime[] {
-  const proxies = cfg.proxies.map((p, i) => new ProxyRuntime(p, i, states?.[i]));
+  const backends = new Map<string, ProxyRuntime>();
+  // Checked by the master at load: nothing can fail when compiling here.
+  const base: RuleCompileBase = { proxies: cfg.proxies, file: (path: string) => cfg.patternFiles[path], runtime: backends };
+  const proxies = cfg.proxies.map((p, i) => new ProxyRuntime(p, i, states?.[i], base));
+  for (const p of proxies) if (p.cfg.cap.be) backends.set(p.cfg.name, p);
   for (const p of proxies) {
     if (!p.cfg.cap.fe) continue;
-    const name = p.cfg.useBackends[0]?.backend ?? p.cfg.defaultBackend;
-    if (name !== null) p.defaultBackend = proxies.find(b => b.cfg.cap.be && b.cfg.name === name) ?? null;
+    const name = p.cfg.defaultBackend;
+    if (name !== null) p.defaultBackend = backends.get(name) ?? null;
     else if (p.cfg.cap.be) p.defaultBackend = p;
+  }
+  const quiet = { error(): void { /* validated by the master */ }, warn(): void { /* reported by the master */ } };
+  for (const p of proxies) {
+    const c = p.cfg;
+    if (c.acls.length + c.rules.length + c.useBackends.length === 0) continue;
+    p.rules = compileProxyRules(c, base, quiet);
   }
   return proxies;
 }

@@ -19,6 +19,13 @@ import {
   peerAddress, localAddress,
 } from './raw-handle';
 import { connectToServer, planRetry } from './server-connect';
+import type { TlsInfo } from '../tls/accept';
+import { proxyHeaderOf } from './listener';
+import type { RuleHost } from '../rules/rule-set';
+import { runRules, pickBackend, yieldAt, ACT_CONTINUE, ACT_STOP, ACT_YIELD } from '../rules/rule-set';
+import type { VarScopes, TlsView } from '../rules/sample';
+import type { RequestHead, ResponseHead } from '../http/h1';
+import type { LogRecord } from '../log/log-format';
 
 const kSide = Symbol('switchyard.side');
 
@@ -43,7 +50,7 @@ class Side {
   constructor(readonly stream: TcpStream, readonly isClient: boolean) {}
 }
 
-export class TcpStream {
+export class TcpStream implements RuleHost {
   readonly acceptTime = Date.now();
   clientIp = '-';
   clientPort = 0;
@@ -79,8 +86,8 @@ export class TcpStream {
   private early: Buffer | null = null;
 
   constructor(readonly engine: Engine, readonly fe: ProxyRuntime, readonly listener: ListenerRuntime, handle: RawStream, wantAddress: boolean) {
-    this.be = fe.defaultBackend;
-    this.attemptsLeft = (this.be?.cfg.retries ?? 0) + 1;
+    this.be = null;
+    this.attemptsLeft = 1;
     this.client = new Side(this, true);
     this.server = new Side(this, false);
     this.client.other = this.server;
@@ -104,11 +111,12 @@ export class TcpStream {
    * the bytes that followed the header, sent to the server once connected.
    */
   /** The client connection's TLS (bind ... ssl), null in clear: %sslv, %sslc, the '~' of %ft. */
-  tls: { version: string; cipher: string } | null = null;
+  tls: TlsInfo | null = null;
 
   proxied(ip: string | null, port: number, first: Buffer | null): void {
     if (ip !== null) { this.clientIp = ip; this.clientPort = port; }
     this.early = first;
+    if (first !== null) { this.bytesIn += first.length; this.fe.fe!.bin += first.length; }
   }
 
   /** `Connect from <ci>:<cp> to <fi>:<fp>` of HAProxy's default log. */
@@ -118,7 +126,92 @@ export class TcpStream {
   }
 
   start(): void {
+    const r = this.fe.rules;
+    // tcp-request content rules read the client's first bytes before a
+    // backend is chosen (HAProxy's tcp_inspect_request analyser).
+    if (r !== null && r.tcpReqCnt.length > 0) return this.inspectStart();
+    this.route();
+  }
+
+  /* ---------------- content inspection and switching ---------------- */
+
+  /** Waiting for client bytes under `tcp-request inspect-delay`. */
+  private inspecting = false;
+  /** The inspect delay expired: rules decide with what is there. */
+  private inspectExpired = false;
+  private inspectTimer: NodeJS.Timeout | null = null;
+  /** Rule to resume at, and which proxy's rules run (frontend, then backend). */
+  private ruleAt = 0;
+  private ruleBe = false;
+
+  private inspectStart(): void {
+    this.inspecting = true;
+    const delay = this.fe.cfg.inspectDelay;
+    if (delay > 0) this.inspectTimer = setTimeout(onInspectTimer, delay, this);
+    else this.inspectExpired = true;
+    this.client.last = Date.now();
+    this.setTimeout(this.client, this.fe.cfg.timeouts.client);
+    this.client.handle!.readStart();
+    this.inspect();
+  }
+
+  inspectTimeout(): void {
+    this.inspectTimer = null;
+    if (this.finished || !this.inspecting) return;
+    this.inspectExpired = true;
+    this.inspect();
+  }
+
+  /** True once no more client bytes can change a rule's result. */
+  get reqFinal(): boolean {
+    return this.inspectExpired || this.client.eof || (this.early !== null && this.early.length >= this.engine.cfg.global.bufsize);
+  }
+
+  /** Runs the frontend's then the backend's tcp-request content rules, then routes. */
+  private inspect(): void {
+    const final = this.reqFinal;
+    if (!this.ruleBe) {
+      const v = runRules(this.fe.rules!.tcpReqCnt, this, final, this.ruleAt);
+      if (v === ACT_YIELD) { this.ruleAt = yieldAt; return; }
+      if (v !== ACT_CONTINUE && v !== ACT_STOP) return this.reject(false);
+      this.ruleBe = true;
+      this.ruleAt = 0;
+      this.be = this.switchBackend();
+    }
     const be = this.be;
+    if (be !== null && be !== this.fe && be.rules !== null && be.rules.tcpReqCnt.length > 0) {
+      const v = runRules(be.rules.tcpReqCnt, this, final, this.ruleAt);
+      if (v === ACT_YIELD) { this.ruleAt = yieldAt; return; }
+      if (v !== ACT_CONTINUE && v !== ACT_STOP) return this.reject(true);
+    }
+    this.inspecting = false;
+    if (this.inspectTimer) { clearTimeout(this.inspectTimer); this.inspectTimer = null; }
+    // Reading resumes once the server is connected (connectDone).
+    if (!this.client.eof) this.client.handle!.readStop();
+    this.route(true);
+  }
+
+  /** `use_backend` rules (always final, as HAProxy's process_switching_rules), else default_backend. */
+  private switchBackend(): ProxyRuntime | null {
+    const r = this.fe.rules;
+    if (r === null || r.switching.length === 0) return this.fe.defaultBackend;
+    return pickBackend(r, this, true) ?? this.fe.defaultBackend;
+  }
+
+  /** tcp-request content reject (frontend's or backend's): closed, logged `PR`. */
+  private reject(byBackend: boolean): void {
+    this.inspecting = false;
+    if (this.inspectTimer) { clearTimeout(this.inspectTimer); this.inspectTimer = null; }
+    this.fe.fe!.dreq++;
+    if (byBackend && this.be !== null && this.be.be !== null) this.be.be.dreq++;
+    this.setTerm('P', 'R');
+    this.close();
+  }
+
+  private route(switched = false): void {
+    if (!switched) this.be = this.switchBackend();
+    const be = this.be;
+    this.attemptsLeft = (be?.cfg.retries ?? 0) + 1;
     if (!be) return this.abort('S', 'C');
     be.beconn++;
     this.beCounted = true;
@@ -126,13 +219,52 @@ export class TcpStream {
     c.stot++; c.connTot++; c.lastSess = this.acceptTime;
     if (be.beconn > c.smax) c.smax = be.beconn;
     c.scur = be.beconn;
+    if (this.early !== null) { c.bin += this.early.length; }
     const srv = be.pickServer();
     // No usable server: Tw stays -1, as HAProxy logs `<NOSRV> -1/-1/Tt … SC`.
     if (!srv) return this.abort('S', 'C');
     this.tw = Date.now() - this.acceptTime;
     this.assign(srv);
+    if (this.early !== null) srv.counters.bin += this.early.length;
     this.connectServer();
   }
+
+  /* ---------------- what rules see (rules/sample.ts SampleContext) ---------------- */
+
+  reply: unknown = null;
+  readonly httpReq: RequestHead | null = null;
+  readonly httpRes: ResponseHead | null = null;
+  readonly status = -1;
+  private varScopes: VarScopes | null = null;
+  private dst: { address: string; port: number } | null = null;
+
+  get vars(): VarScopes {
+    return this.varScopes ??= { sess: new Map(), txn: new Map(), req: new Map(), res: new Map() };
+  }
+
+  srcIp(): string {
+    if (this.clientIp === '-' && this.client.handle) {
+      const a = peerAddress(this.client.handle);
+      this.clientIp = a.address; this.clientPort = a.port;
+    }
+    return this.clientIp;
+  }
+  srcPort(): number { this.srcIp(); return this.clientPort; }
+  private destination(): { address: string; port: number } {
+    if (this.dst === null) {
+      const h = this.client.handle;
+      const ph = h ? proxyHeaderOf(h) : null;
+      this.dst = ph !== null && ph.proxied ? { address: ph.dstIp, port: ph.dstPort } : h ? localAddress(h) : { address: '-', port: 0 };
+    }
+    return this.dst;
+  }
+  dstIp(): string { return this.destination().address; }
+  dstPort(): number { return this.destination().port; }
+  reqPayload(): Buffer | null { return this.early; }
+  resPayload(): Buffer | null { return null; }
+  tlsView(): TlsView | null { return this.tls; }
+  reqBody(): Buffer | null { return null; }
+  logRecord(): LogRecord { return this.engine.streamRecord(this); }
 
   private assign(srv: ServerRuntime): void {
     this.release();
@@ -184,8 +316,16 @@ export class TcpStream {
     this.setTimeout(this.client, tunnel || fe.client);
     this.setTimeout(this.server, tunnel || be.server);
     srvH.readStart();
-    this.client.handle!.readStart();
-    if (this.early !== null) { const b = this.early; this.early = null; this.data(this.client, b); }
+    const cli = this.client;
+    if (!cli.eof) cli.handle!.readStart();
+    if (this.early !== null) {
+      // Bytes read before the connection (PROXY header tail, inspected
+      // content) were counted on arrival: send them as they are.
+      const b = this.early;
+      this.early = null;
+      this.forwardEarly(b);
+    }
+    if (cli.eof && !this.finished) { cli.eof = false; this.eof(cli); }
   }
 
   connectFailed(attempt: number, timedOut: boolean): void {
@@ -209,9 +349,36 @@ export class TcpStream {
 
   /* ---------------- data ---------------- */
 
+  /** Client bytes held before the server connection existed. */
+  private forwardEarly(buf: Buffer): void {
+    const to = this.server;
+    const h = to.handle;
+    if (!h || to.shut) return;
+    const req = new WriteWrap() as WriteReq;
+    req.handle = h;
+    req.oncomplete = onWriteDone;
+    req.async = false;
+    req[kSide] = to;
+    if (h.writeBuffer(req, buf)) return this.writeError(to);
+    to.last = Date.now();
+    if (lastWriteWasAsync()) {
+      req.buffer = buf;
+      to.pending++;
+      if (!this.client.paused) { this.client.paused = true; this.client.handle?.readStop(); }
+    }
+  }
+
   /** Bytes read from `from`: forward them to the other side. */
   data(from: Side, buf: Buffer): void {
     const n = buf.length;
+    if (this.inspecting) {
+      // Held for the rules, forwarded once connected (connectDone).
+      from.last = Date.now();
+      this.bytesIn += n;
+      this.fe.fe!.bin += n;
+      this.early = this.early === null ? buf : Buffer.concat([this.early, buf]);
+      return this.inspect();
+    }
     const to = from.other;
     const now = Date.now();
     from.last = now;
@@ -264,6 +431,14 @@ export class TcpStream {
 
   /** EOF from `from`: shut the other side's write direction (after pending writes). */
   eof(from: Side): void {
+    if (this.inspecting || (from.isClient && !this.connected)) {
+      // The client's FIN before a server is connected: decided on what
+      // came; the FIN is passed on once connected (connectDone).
+      from.eof = true;
+      from.handle?.readStop();
+      if (this.inspecting) this.inspect();
+      return;
+    }
     from.eof = true;
     from.handle?.readStop();
     const to = from.other;
@@ -352,7 +527,7 @@ export class TcpStream {
       side.timer = setTimeout(onSideTimer, side.timeoutMs - idle, side);
       return;
     }
-    this.setTerm(side.isClient ? 'c' : 's', this.connected ? 'D' : 'C');
+    this.setTerm(side.isClient ? 'c' : 's', this.inspecting ? 'R' : this.connected ? 'D' : 'C');
     this.close();
   }
 
@@ -384,6 +559,7 @@ export class TcpStream {
     }
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     if (this.turnaround) { clearTimeout(this.turnaround); this.turnaround = null; }
+    if (this.inspectTimer) { clearTimeout(this.inspectTimer); this.inspectTimer = null; }
     // Backend and server slots are released before the log line, frontend
     // ones after it (engine.streamEnded): HAProxy 2.6 logs a lone stream as
     // `1/1/0/0/0` (%ac and %fc count it, %bc and %sc no longer do).
@@ -422,4 +598,5 @@ function onShutdown(this: ShutdownReq, _status: number): void {
 }
 
 function onTurnaround(st: TcpStream): void { st.retryNow(); }
+function onInspectTimer(st: TcpStream): void { st.inspectTimeout(); }
 function onSideTimer(side: Side): void { side.stream.sideTimer(side); }

@@ -20,6 +20,7 @@ import type { ProxyRuntime } from '../engine/proxy-runtime';
 import { type RawStream, peerAddress, localAddress } from '../engine/raw-handle';
 import { proxyHeaderOf } from '../engine/listener';
 import type { LogRecord } from '../log/log-format';
+import type { CompileEnv, SampleContext } from '../rules/sample';
 import type { RequestHead } from './h1';
 import type { HeaderList } from './headers';
 import { errorReplyFor, type ErrorReply } from './errors';
@@ -33,9 +34,6 @@ import { CaptureList, captureHeaders } from './captures';
 export const REQ_FORWARD = 0;
 /** monitor-uri: answer 200, do not log. */
 export const REQ_MONITOR = 1;
-/** A header name refused by the frontend's (DENY_FE) or the backend's (DENY_BE) policy: 403. */
-export const REQ_DENY_FE = 2;
-export const REQ_DENY_BE = 3;
 
 /** One proxy's HTTP features, compiled from its config once per worker. */
 export class HttpFeatures {
@@ -47,20 +45,20 @@ export class HttpFeatures {
   readonly forwardFor: ForwardHeader | null;
   readonly originalTo: ForwardHeader | null;
 
-  constructor(cfg: ProxyConfig) {
+  constructor(cfg: ProxyConfig, env: CompileEnv) {
     this.monitorUri = cfg.monitorUri;
     this.reqCaps = cfg.reqCaptures.length > 0 ? new CaptureList(cfg.reqCaptures) : null;
     this.resCaps = cfg.resCaptures.length > 0 ? new CaptureList(cfg.resCaptures) : null;
     this.restrict = restrictMode(cfg);
-    this.uniqueId = cfg.cap.fe ? uniqueIdFormat(cfg) : null;
+    this.uniqueId = cfg.cap.fe ? uniqueIdFormat(cfg, env) : null;
     this.forwardFor = forwardHeader(cfg.forwardFor);
     this.originalTo = forwardHeader(cfg.originalTo);
   }
 }
 
 /** null for a proxy not in `mode http`. */
-export function httpFeatures(cfg: ProxyConfig): HttpFeatures | null {
-  return cfg.mode === 'http' ? new HttpFeatures(cfg) : null;
+export function httpFeatures(cfg: ProxyConfig, env: CompileEnv): HttpFeatures | null {
+  return cfg.mode === 'http' ? new HttpFeatures(cfg, env) : null;
 }
 
 /** What the stream exposes to the analysers. */
@@ -125,35 +123,41 @@ export class RequestExtras {
   }
 }
 
-/** Steps 1-6 on a request head; returns a REQ_* verdict. `be` is the backend chosen for it (null: none). */
-export function analyseRequest(x: RequestExtras, fe: ProxyRuntime, be: ProxyRuntime | null, h: RequestHead, st: StreamView, txnStart: number, requestLine: string): number {
+/** Steps 1-2 on a request head, before the rules; returns REQ_FORWARD or REQ_MONITOR. */
+export function analyseRequest(x: RequestExtras, fe: ProxyRuntime, h: RequestHead): number {
   const f = fe.http;
   x.counter = requestCounter++;
   if (f === null) return REQ_FORWARD;
-  const headers = h.headers;
   if (f.monitorUri !== null && isMonitorRequest(f.monitorUri, h)) return REQ_MONITOR;
   x.parsed = true;
-  if (f.reqCaps !== null) captureHeaders(f.reqCaps, headers, x.reqCaps ??= new Array<string | null>(f.reqCaps.count));
+  if (f.reqCaps !== null) captureHeaders(f.reqCaps, h.headers, x.reqCaps ??= new Array<string | null>(f.reqCaps.count));
   if (f.resCaps !== null) (x.resCaps ??= new Array<string | null>(f.resCaps.count)).fill(null);
-  if (!restrictHeaderNames(f.restrict, headers)) {
-    fe.fe!.dreq++;
-    return REQ_DENY_FE;
-  }
+  return REQ_FORWARD;
+}
+
+/**
+ * Step 3 for one proxy, after its http-request rules (http_process_req_common):
+ * false when its `http-restrict-req-hdr-names reject` refuses the request.
+ */
+export function restrictRequest(px: ProxyRuntime, headers: HeaderList): boolean {
+  const f = px.http;
+  return f === null || restrictHeaderNames(f.restrict, headers);
+}
+
+/** Steps 4-6, once the backend is chosen and every rule has run (http_process_request). */
+export function finishRequest(x: RequestExtras, fe: ProxyRuntime, be: ProxyRuntime | null, h: RequestHead, st: StreamView & SampleContext, txnStart: number, requestLine: string): void {
+  const f = fe.http;
+  if (f === null) return;
+  const headers = h.headers;
   const b = be !== null ? be.http : null;
-  if (b !== null && be !== fe && !restrictHeaderNames(b.restrict, headers)) {
-    fe.fe!.dreq++;
-    if (be!.be !== null) be!.be.dreq++;
-    return REQ_DENY_BE;
-  }
   if (f.uniqueId !== null) {
-    x.uniqueId = renderUniqueId(f.uniqueId, requestRecord(x, fe, be, st, txnStart, requestLine));
+    x.uniqueId = renderUniqueId(f.uniqueId, requestRecord(x, fe, be, st, txnStart, requestLine), st);
     addUniqueIdHeader(f.uniqueId, headers, x.uniqueId);
   }
   const bff = b !== null ? b.forwardFor : null;
   if (f.forwardFor !== null || bff !== null) addForwardedFor(f.forwardFor, bff, headers, x.source(st));
   const bot = b !== null ? b.originalTo : null;
   if (f.originalTo !== null || bot !== null) addOriginalTo(f.originalTo, bot, headers, x.destination(st).address);
-  return REQ_FORWARD;
 }
 
 /** Step 7, on the final response head. */
@@ -162,16 +166,13 @@ export function analyseResponse(x: RequestExtras, fe: ProxyRuntime, headers: Hea
   if (f !== null && f.resCaps !== null && x.resCaps !== null) captureHeaders(f.resCaps, headers, x.resCaps);
 }
 
-/**
- * The page answering a REQ_MONITOR (200) or REQ_DENY_* (403) request: the
- * errorfile of the backend (backend deny) or frontend, else HAProxy's.
- */
-export function localReply(verdict: number, fe: ProxyRuntime, be: ProxyRuntime | null): ErrorReply {
-  return errorReplyFor(fe.cfg, verdict === REQ_DENY_BE && be !== null ? be.cfg : null, verdict === REQ_MONITOR ? 200 : 403)!;
+/** The page answering a REQ_MONITOR request (200): the frontend's errorfile, else HAProxy's. */
+export function monitorReply(fe: ProxyRuntime): ErrorReply {
+  return errorReplyFor(fe.cfg, null, 200)!;
 }
 
-/** What the log-format variables can know while the request is analysed. */
-function requestRecord(x: RequestExtras, fe: ProxyRuntime, be: ProxyRuntime | null, st: StreamView, txnStart: number, requestLine: string): LogRecord {
+/** What the log-format variables can know while the request is analysed (lf-strings of rules too). */
+export function requestRecord(x: RequestExtras, fe: ProxyRuntime, be: ProxyRuntime | null, st: StreamView, txnStart: number, requestLine: string): LogRecord {
   const dst = x.destination(st);
   return {
     clientIp: x.source(st), clientPort: x.sourcePort(st),
@@ -205,7 +206,7 @@ export function logExtras(x: RequestExtras, fe: ProxyRuntime, st: StreamView, re
   if (f !== null && f.uniqueId !== null) {
     if (x.uniqueId === undefined) {
       const dst = x.destination(st);
-      x.uniqueId = renderUniqueId(f.uniqueId, { ...rec, frontendIp: dst.address, frontendPort: dst.port });
+      x.uniqueId = renderUniqueId(f.uniqueId, { ...rec, frontendIp: dst.address, frontendPort: dst.port }, st as StreamView & SampleContext);
     }
     rec.uniqueId = x.uniqueId;
   }

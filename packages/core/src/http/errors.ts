@@ -214,7 +214,7 @@ function withHeader(msg: Buffer, line: Buffer): Buffer {
 }
 
 /** Builds the variants from a page normalised by validateErrorFile(). */
-function makeReply(msg: Buffer): ErrorReply {
+export function makeReply(msg: Buffer): ErrorReply {
   if (msg.length === 0) return Object.freeze({ keepAlive: msg, close: msg, keepAlive10: msg, mustClose: true, empty: true });
   const eoh = msg.indexOf(CRLFCRLF);
   const http10 = msg[7] === 0x30; // "HTTP/1.0"

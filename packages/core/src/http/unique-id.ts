@@ -15,6 +15,7 @@
 import { registerKeywords, type KeywordContext } from '../registry';
 import type { ProxyConfig } from '../config/compiled';
 import { compileLogFormat, renderLogFormat, type CompiledLogFormat, type LogRecord } from '../log/log-format';
+import type { CompileEnv, SampleContext } from '../rules/sample';
 import { isValidHeaderName, isValidHeaderValue, type HeaderList } from './headers';
 
 /** HAProxy's UNIQUEID_LEN (128) minus the terminating NUL. */
@@ -26,15 +27,15 @@ export class UniqueIdFormat {
 }
 
 /** Compiled from the frontend's config, null without a format. */
-export function uniqueIdFormat(cfg: ProxyConfig): UniqueIdFormat | null {
+export function uniqueIdFormat(cfg: ProxyConfig, env?: CompileEnv): UniqueIdFormat | null {
   if (cfg.uniqueIdFormat === null) return null;
-  const c = compileLogFormat(cfg.uniqueIdFormat, { http: true });
+  const c = compileLogFormat(cfg.uniqueIdFormat, { http: true, env });
   // Checked by the master at parse time: a failure cannot happen here.
   return c.ok ? new UniqueIdFormat(c.fmt, cfg.uniqueIdHeader) : null;
 }
 
-export function renderUniqueId(u: UniqueIdFormat, rec: LogRecord): string {
-  const id = renderLogFormat(u.fmt, rec);
+export function renderUniqueId(u: UniqueIdFormat, rec: LogRecord, ctx?: SampleContext): string {
+  const id = renderLogFormat(u.fmt, rec, ctx);
   return id.length > UNIQUEID_MAX ? id.slice(0, UNIQUEID_MAX) : id;
 }
 
@@ -59,7 +60,7 @@ registerKeywords([
     parse(ctx) {
       const fmt = oneArgument(ctx);
       if (fmt === undefined) return;
-      const c = compileLogFormat(fmt, { http: true });
+      const c = compileLogFormat(fmt, { http: true, skipSamples: true });
       if (!c.ok) return ctx.error(`failed to parse unique-id : ${c.error}.`);
       ctx.proxy!.uniqueIdFormat = fmt;
     },

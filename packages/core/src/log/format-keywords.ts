@@ -46,7 +46,7 @@ function parseLogFormatKeyword(ctx: KeywordContext): void {
   if (ctx.args.length > 1) return ctx.error(`'log-format' expects only one argument, don't forget to escape spaces!`);
   // Syntax and variable names are checked here, at the line; HTTP-only
   // variables are checked once the proxy's mode is known (finalizeLogFormats).
-  const c = compileLogFormat(ctx.args[0], { http: true });
+  const c = compileLogFormat(ctx.args[0], { http: true, skipSamples: true });
   if (!c.ok) return ctx.error(`failed to parse log-format : ${c.error}.`);
   setFormat(ctx, ctx.args[0], 'log-format');
 }
@@ -84,7 +84,7 @@ export function finalizeLogFormats(state: ParseState): void {
       p.options.tcplog = true;
       continue;
     }
-    const c = compileLogFormat(p.logFormat, { http: p.mode === 'http' });
+    const c = compileLogFormat(p.logFormat, { http: p.mode === 'http', skipSamples: true });
     if (!c.ok) state.diag.error(where.file, where.line, 'log-format', `failed to parse log-format : ${c.error}.`);
   }
 }

@@ -17,6 +17,7 @@
 import * as os from 'node:os';
 import { formatAcceptDate, type StreamLogRecord } from './tcplog';
 import { MONTHS, pad2, pad3 } from './date-parts';
+import { type CompileEnv, type SampleContext, type SampleExpr, parseSampleExpr } from '../rules/sample';
 
 /** What a finished stream knows, for any log format. HTTP fields are absent for TCP streams. */
 export interface LogRecord extends StreamLogRecord {
@@ -82,6 +83,8 @@ const enum V {
   ac, b, bc, bi, bp, bq, ci, cp, f, fc, fi, fp, ft, hr, hrl, hs, hsl,
   HM, HP, HPO, HQ, HU, HV, lc, ms, pid, r, rc, rt, s, sc, si, sp, sq, sslc, sslv,
   t, tr, trg, trl, ts, tsc,
+  /** `%[fetch,conv...]`: a sample expression (rules/sample.ts). */
+  EXPR,
 }
 
 /** HAProxy 2.6 logformat_keywords[]: name → [code, HTTP-only]. `o` is handled apart. */
@@ -107,18 +110,36 @@ const VARIABLES: ReadonlyMap<string, readonly [V, boolean]> = new Map<string, re
 /** Names accepted after '%', for documentation and tests. */
 export const LOG_FORMAT_VARIABLES: readonly string[] = ['o', ...VARIABLES.keys()];
 
-/** A compiled format: parallel arrays, one entry per node. Plain data, built once. */
+/** A compiled format: parallel arrays, one entry per node, built once. */
 export interface CompiledLogFormat {
   readonly source: string;
   readonly codes: readonly number[];
   readonly opts: readonly number[];
   /** Literal text of TEXT nodes ('' for others). */
   readonly texts: readonly string[];
+  /** The expression of EXPR nodes (null for others); absent when there is none. */
+  readonly exprs?: ReadonlyArray<SampleExpr | null>;
+  /** Some node reads the LogRecord (anything but text and `%[...]`). */
+  readonly needsRecord?: boolean;
+  /** Compiled for a rule (HAProxy's LOG_OPT_HTTP): see CompileOptions.rule. */
+  readonly rule?: boolean;
 }
 
 export interface CompileOptions {
   /** The proxy is in `mode http`: HTTP-only variables are allowed (default true). */
   http?: boolean;
+  /** Where `%[...]` expressions are compiled (proxy, point of use); without it they are refused. */
+  env?: CompileEnv;
+  /**
+   * A format used by a rule (set-header, lf-string, redirect...), HAProxy's
+   * LOG_OPT_HTTP: spaces are kept as written (not merged), a missing sample
+   * prints nothing, and control characters of samples (0x00-0x08,
+   * 0x0A-0x1F, 0x7F: CR and LF among them) are written %XX, so that a
+   * sample cannot split a header.
+   */
+  rule?: boolean;
+  /** Check everything but `%[...]`, skipped to its ']' (parse time, before names are known). */
+  skipSamples?: boolean;
 }
 
 export type CompileResult = { ok: true; fmt: CompiledLogFormat } | { ok: false; error: string };
@@ -142,19 +163,22 @@ function applyFlags(args: string, options: number): number {
 /** Parse a log-format string (already unquoted/unescaped by the config lexer). */
 export function compileLogFormat(fmt: string, opt: CompileOptions = {}): CompileResult {
   const http = opt.http ?? true;
+  const rule = opt.rule === true;
   const codes: number[] = [];
   const opts: number[] = [];
   const texts: string[] = [];
+  let exprs: (SampleExpr | null)[] | undefined;
+  let needsRecord = false;
   let defOptions = OPT_MANDATORY;
   let text = '';
   const flushText = (): void => {
-    if (text !== '') { codes.push(V.TEXT); opts.push(0); texts.push(text); text = ''; }
+    if (text !== '') { codes.push(V.TEXT); opts.push(0); texts.push(text); text = ''; exprs?.push(null); }
   };
   const n = fmt.length;
   let i = 0;
   while (i < n) {
     const c = fmt.charCodeAt(i);
-    if (c === 32) { flushText(); codes.push(V.SEP); opts.push(0); texts.push(''); i++; continue; }
+    if (c === 32 && !rule) { flushText(); codes.push(V.SEP); opts.push(0); texts.push(''); exprs?.push(null); i++; continue; }
     if (c !== 37 /* % */) { text += fmt[i++]; continue; }
     // '%' starts a variable, `%{flags}`, `%[sample]` or `%%`.
     const start = i;
@@ -177,9 +201,23 @@ export function compileLogFormat(fmt: string, opt: CompileOptions = {}): Compile
       // HAProxy drops the '%' and keeps the character as text.
       continue;
     }
-    if (d === 91) {
+    if (d === 91 && opt.skipSamples === true) {
       const close = fmt.indexOf(']', i);
-      return { ok: false, error: `sample expressions in log-format are not supported yet ('${fmt.slice(start, close < 0 ? n : close + 1)}')` };
+      if (close < 0) return { ok: false, error: `missing closing ']' after sample expression '${fmt.slice(i + 1)}'` };
+      i = close + 1;
+      continue;
+    }
+    if (d === 91) {
+      if (opt.env === undefined) return { ok: false, error: `sample expressions are not allowed here ('${fmt.slice(start)}')` };
+      const r = parseSampleExpr(fmt, opt.env, i + 1, 93 /* ] */);
+      if (!r.ok) return { ok: false, error: `failed to parse sample expression <${fmt.slice(i + 1, fmt.indexOf(']', i) < 0 ? n : fmt.indexOf(']', i))}> : ${r.error}` };
+      if (r.end >= n || fmt.charCodeAt(r.end) !== 93) return { ok: false, error: `missing closing ']' after sample expression '${fmt.slice(i + 1)}'` };
+      flushText();
+      exprs ??= new Array<SampleExpr | null>(codes.length).fill(null);
+      codes.push(V.EXPR); opts.push(args !== null ? applyFlags(args, defOptions) : defOptions); texts.push('');
+      exprs.push(r.expr);
+      i = r.end + 1;
+      continue;
     }
     const nameStart = i;
     while (i < n && isAlnum(fmt.charCodeAt(i))) i++;
@@ -192,9 +230,12 @@ export function compileLogFormat(fmt: string, opt: CompileOptions = {}): Compile
     if (v[1] && !http) return { ok: false, error: `format variable '${name}' is reserved for HTTP mode` };
     flushText();
     codes.push(v[0]); opts.push(options); texts.push('');
+    exprs?.push(null);
+    needsRecord = true;
   }
   flushText();
-  return { ok: true, fmt: { source: fmt, codes, opts, texts } };
+  if (exprs !== undefined) while (exprs.length < codes.length) exprs.push(null);
+  return { ok: true, fmt: { source: fmt, codes, opts, texts, exprs, needsRecord, rule } };
 }
 
 /* ---------------- rendering ---------------- */
@@ -395,8 +436,33 @@ function requestDate(r: LogRecord): number {
   return r.acceptTime + (ti >= 0 ? ti + (r.th ?? 0) : 0);
 }
 
-/** Render one line (no syslog header, no LF). */
-export function renderLogFormat(c: CompiledLogFormat, r: LogRecord): string {
+/** http_encode_map (log.c): 0x00-0x08, 0x0A-0x1F, 0x7F are written %XX in rule formats. */
+function httpEncode(s: string): string {
+  let out = '';
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c <= 0x08) || (c >= 0x0a && c <= 0x1f) || c === 0x7f) { out += s.slice(run, i) + '%' + hex2(c); run = i + 1; }
+  }
+  return run === 0 ? s : out + s.slice(run);
+}
+
+/** A `%[...]` node's text: the sample cast to a string. */
+function exprText(e: SampleExpr, ctx: SampleContext | undefined, o: number, rule: boolean): string {
+  const v = ctx === undefined ? null : e.evalText(ctx);
+  if (rule) return v === null ? '' : httpEncode(v);
+  return text(v, o);
+}
+
+/** A record with nothing known, for formats that only hold text and `%[...]` (needsRecord false). */
+export const EMPTY_LOG_RECORD: LogRecord = {
+  clientIp: '', clientPort: 0, acceptTime: 0, frontend: '', backend: '', server: '',
+  tw: -1, tc: -1, tt: 0, bytesOut: 0, termState: '--', actconn: 0, feconn: 0, beconn: 0, srvConn: 0,
+  retries: 0, redispatched: false, srvQueue: 0, backendQueue: 0,
+} as LogRecord;
+
+/** Render one line (no syslog header, no LF). `ctx` is the stream, for `%[...]`. */
+export function renderLogFormat(c: CompiledLogFormat, r: LogRecord, ctx?: SampleContext): string {
   const codes = c.codes, opts = c.opts;
   let out = '';
   // HAProxy starts with last_isspace = 1: leading separators print nothing.
@@ -495,6 +561,7 @@ export function renderLogFormat(c: CompiledLogFormat, r: LogRecord): string {
       case V.H: v = text(HOSTNAME, o); break;
       case V.pid: v = (o & OPT_HEXA) !== 0 ? hex4(PID) : '' + PID; break;
       case V.ID: v = text(r.uniqueId, o); break;
+      case V.EXPR: v = exprText(c.exprs![k]!, ctx, o, c.rule === true); if (v === '') continue; break;
       default: continue;
     }
     out += v;

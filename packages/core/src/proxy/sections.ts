@@ -14,7 +14,7 @@ import { os } from '../util/os';
 const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
 
 function newTimeouts(): Timeouts {
-  return { connect: 0, client: 0, server: 0, clientFin: 0, serverFin: 0, tunnel: 0, queue: 0, httpRequest: 0, httpKeepAlive: 0, check: 0 };
+  return { connect: 0, client: 0, server: 0, clientFin: 0, serverFin: 0, tunnel: 0, tarpit: 0, queue: 0, httpRequest: 0, httpKeepAlive: 0, check: 0 };
 }
 
 export function newProxyConfig(name: string, file: string, line: number): ProxyConfig {
@@ -28,6 +28,10 @@ export function newProxyConfig(name: string, file: string, line: number): ProxyC
     binds: [],
     defaultBackend: null,
     useBackends: [],
+    acls: [],
+    rules: [],
+    inspectDelay: 0,
+    resInspectDelay: 0,
     servers: [],
     // pool-max-conn -1: unlimited; pool-purge-delay 5s: HAProxy's defaults.
     defaultServer: { weight: 1, maxconn: 0, backup: false, disabled: false, poolMaxConn: -1, poolPurgeDelay: 5000 },
@@ -56,6 +60,10 @@ function fromDefaults(def: ProxyConfig | undefined, name: string, file: string, 
   const p = structuredClone(def);
   p.name = name; p.file = file; p.line = line; p.id = 0; p.forcedId = false;
   p.binds = []; p.servers = []; p.useBackends = []; p.defaultBackend = def.defaultBackend;
+  // ACLs and rules of a named defaults section stay in its own namespace
+  // (rules/rule-set.ts): they are evaluated first and see only its ACLs.
+  for (const a of p.acls) if (a.origin === '') a.origin = def.name;
+  for (const r of p.rules) if (r.origin === '') r.origin = def.name;
   return p;
 }
 
@@ -116,7 +124,6 @@ registerSection({ name: 'listen', open: (s, a, f, l) => openProxy('listen', s, a
 
 const FE: SectionKind[] = ['defaults', 'frontend', 'listen'];
 const BE: SectionKind[] = ['defaults', 'backend', 'listen'];
-const FE_ONLY: SectionKind[] = ['frontend', 'listen'];
 
 function needArgs(ctx: KeywordContext, n: number, usage: string): boolean {
   if (ctx.args.length < n) { ctx.error(`missing argument; usage: ${usage}`); return false; }
@@ -248,17 +255,6 @@ registerKeywords([
     parse(ctx) { if (needArgs(ctx, 1, 'default_backend <backend>')) ctx.proxy!.defaultBackend = ctx.args[0]; },
   },
   {
-    name: 'use_backend', sections: FE_ONLY, usage: 'use_backend <backend>  (conditions arrive with ACLs)',
-    parse(ctx) {
-      if (ctx.args.length === 0) return ctx.error('missing backend name; usage: use_backend <backend> [if|unless <cond>]');
-      if (ctx.args.length > 1) {
-        if (ctx.args[1] === 'if' || ctx.args[1] === 'unless') return ctx.error(`conditions ('${ctx.args[1]}') are not supported by Switchyard yet; only an unconditional use_backend is`);
-        return ctx.error(`unexpected argument '${ctx.args[1]}'`);
-      }
-      ctx.proxy!.useBackends.push({ file: ctx.file, line: ctx.line, backend: ctx.args[0] });
-    },
-  },
-  {
     name: 'balance', sections: BE, usage: 'balance roundrobin|static-rr',
     parse(ctx) {
       const algo = ctx.args[0];
@@ -288,4 +284,5 @@ registerKeywords([
   timeoutKeyword('client-fin', 'clientFin', FE, 'client-side inactivity once the client has half-closed'),
   timeoutKeyword('server-fin', 'serverFin', BE, 'server-side inactivity once the server has half-closed'),
   timeoutKeyword('tunnel', 'tunnel', BE, 'inactivity timeout of an established tunnel, supersedes client and server timeouts'),
+  timeoutKeyword('tarpit', 'tarpit', ['defaults', 'frontend', 'backend', 'listen'], 'how long a tarpitted request is held before its error is sent (default: timeout connect)'),
 ]);

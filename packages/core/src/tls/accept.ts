@@ -24,9 +24,75 @@ export interface TlsAccepted {
   first: Buffer | null;
   clientIp: string;
   clientPort: number;
-  /** Negotiated version and cipher (OpenSSL names: %sslv, %sslc). */
-  protocol: string | null;
-  cipher: string | null;
+  /** What the ssl_fc* / ssl_c_* fetches and %sslv/%sslc read. */
+  info: TlsInfo;
+}
+
+/**
+ * X509_V_ERR_* numbers (OpenSSL x509_vfy.h) for Node's verification error
+ * codes: ssl_c_verify returns the number, as HAProxy does.
+ */
+const X509_ERRORS: Readonly<Record<string, number>> = {
+  UNABLE_TO_GET_ISSUER_CERT: 2, UNABLE_TO_GET_CRL: 3, UNABLE_TO_DECRYPT_CERT_SIGNATURE: 4,
+  UNABLE_TO_DECRYPT_CRL_SIGNATURE: 5, UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: 6, CERT_SIGNATURE_FAILURE: 7,
+  CRL_SIGNATURE_FAILURE: 8, CERT_NOT_YET_VALID: 9, CERT_HAS_EXPIRED: 10, CRL_NOT_YET_VALID: 11,
+  CRL_HAS_EXPIRED: 12, ERROR_IN_CERT_NOT_BEFORE_FIELD: 13, ERROR_IN_CERT_NOT_AFTER_FIELD: 14,
+  ERROR_IN_CRL_LAST_UPDATE_FIELD: 15, ERROR_IN_CRL_NEXT_UPDATE_FIELD: 16, OUT_OF_MEM: 17,
+  DEPTH_ZERO_SELF_SIGNED_CERT: 18, SELF_SIGNED_CERT_IN_CHAIN: 19, UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 20,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 21, CERT_CHAIN_TOO_LONG: 22, CERT_REVOKED: 23, INVALID_CA: 24,
+  PATH_LENGTH_EXCEEDED: 25, INVALID_PURPOSE: 26, CERT_UNTRUSTED: 27, CERT_REJECTED: 28,
+  HOSTNAME_MISMATCH: 62,
+};
+
+/** HAProxy's one-line DN form: `/C=FR/O=Example/CN=name`, in certificate order. */
+function onelineDn(text: string): string {
+  return '/' + text.split('\n').join('/');
+}
+
+/**
+ * The client connection's TLS as the fetches see it. Version, cipher, SNI
+ * and ALPN are read at the handshake's end; the client certificate only
+ * when a rule or log asks.
+ */
+export class TlsInfo {
+  readonly version: string;
+  readonly cipher: string;
+  readonly sni: string | null;
+  readonly alpn: string | null;
+  readonly reused: boolean;
+  private certRead = false;
+  private cert = false;
+  private verifyCode = 0;
+  private sDn: string | null = null;
+  private iDn: string | null = null;
+
+  constructor(private readonly sock: tls.TLSSocket) {
+    this.version = sock.getProtocol() ?? '-';
+    this.cipher = sock.getCipher()?.name ?? '-';
+    const sn = (sock as unknown as { servername?: string | false }).servername;
+    this.sni = typeof sn === 'string' && sn !== '' ? sn : null;
+    const a = sock.alpnProtocol;
+    this.alpn = typeof a === 'string' && a !== '' ? a : null;
+    this.reused = sock.isSessionReused();
+  }
+
+  private readCert(): void {
+    if (this.certRead) return;
+    this.certRead = true;
+    const c = this.sock.getPeerX509Certificate();
+    if (c === undefined) return;
+    this.cert = true;
+    this.sDn = onelineDn(c.subject);
+    this.iDn = onelineDn(c.issuer);
+    const err = this.sock.authorizationError as unknown as string | Error | null | undefined;
+    const code = err === null || err === undefined ? '' : typeof err === 'string' ? err : ((err as { code?: string }).code ?? String(err.message));
+    this.verifyCode = code === '' ? 0 : X509_ERRORS[code] ?? 1;
+  }
+
+  get clientCert(): boolean { this.readCert(); return this.cert; }
+  get verify(): number { this.readCert(); return this.verifyCode; }
+  get subjectDn(): string | null { this.readCert(); return this.sDn; }
+  get issuerDn(): string | null { this.readCert(); return this.iDn; }
 }
 
 export interface TlsAcceptOwner {
@@ -93,8 +159,7 @@ export class TlsAcceptor {
       const h = adoptTlsHandle(t);
       owner.tlsReady({
         handle: h, first, clientIp: peer.address, clientPort: peer.port,
-        protocol: t.getProtocol(),
-        cipher: t.getCipher()?.name ?? null,
+        info: new TlsInfo(t),
       });
     });
   }
