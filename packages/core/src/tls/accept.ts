@@ -10,9 +10,11 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { emitReadError, peerAddress, type RawStream } from '../engine/raw-handle';
-import { buildCertStore, type CertStore } from './cert-store';
+import { emitReadError, peerAddress, readResult, readBytes, type RawStream } from '../engine/raw-handle';
+import { buildCertStore, type CertStore, type CertEntry } from './cert-store';
+import { parseClientHello } from './client-hello';
 import type { BindOptions } from '../config/compiled';
+import type { SslBindConf } from './crt-list';
 
 /** libuv's EPROTO: what a stream sees when TLS fails after the handshake. */
 const UV_EPROTO = -71;
@@ -106,6 +108,16 @@ export class TlsAcceptor {
   private readonly options: tls.TLSSocketOptions;
   /** Handshakes in progress (closed at a stop). */
   private readonly pending = new Set<tls.TLSSocket>();
+  /** Raw handles whose ClientHello is being read (peekHello). */
+  private readonly peeking = new Set<RawStream>();
+  /**
+   * Some crt-list line has its own protocol options (ciphers, versions,
+   * curves, verify): the ClientHello is read first to pick that line's
+   * context, because OpenSSL's SNI callback swaps only the certificate of a
+   * handshake already under way (HAProxy sets them in its ClientHello callback).
+   */
+  private readonly perLine: boolean;
+  private readonly verify: 'none' | 'optional' | 'required';
 
   constructor(bind: BindOptions) {
     this.store = buildCertStore(bind.tlsCerts ?? [], { strictSni: bind.strictSni });
@@ -117,6 +129,8 @@ export class TlsAcceptor {
     }
     const conf = bind.sslConf ?? {};
     const verify = conf.verify ?? 'none';
+    this.verify = verify;
+    this.perLine = this.store.entries.some(e => hasOwnProtocolOptions(e, conf));
     this.options = {
       isServer: true,
       secureContext: this.store.default?.context,
@@ -129,11 +143,71 @@ export class TlsAcceptor {
 
   /** Start the handshake on an accepted TCP handle; `owner` hears the outcome once. */
   accept(raw: RawStream, timeoutMs: number, owner: TlsAcceptOwner): void {
+    if (this.perLine) return this.peekHello(raw, timeoutMs, owner);
+    this.handshake(raw, timeoutMs, owner, this.options, null, Date.now());
+  }
+
+  /**
+   * Reads the ClientHello from the raw handle (parsed, not decrypted), then
+   * starts the handshake with the context and verify mode of the crt-list
+   * line its SNI selects; the bytes read are replayed into the TLS socket.
+   */
+  private peekHello(raw: RawStream, timeoutMs: number, owner: TlsAcceptOwner): void {
+    const started = Date.now();
+    const peer = peerAddress(raw);
+    let buf: Buffer | null = null;
+    let done = false;
+    const finish = (reason: string | null): void => {
+      if (done) return;
+      done = true;
+      this.peeking.delete(raw);
+      if (timer) clearTimeout(timer);
+      raw.readStop();
+      if (reason !== null) {
+        raw.close();
+        owner.tlsFailed(reason, peer.address, peer.port);
+        return;
+      }
+      const r = parseClientHello(buf!);
+      const entry = r.status === 'ok' ? this.store.entryFor(r.sni) : this.store.default;
+      if (entry === undefined) {
+        raw.close();
+        owner.tlsFailed('SSL handshake failure', peer.address, peer.port);
+        return;
+      }
+      const verify = entry.conf.verify ?? this.verify;
+      const opts: tls.TLSSocketOptions = {
+        ...this.options,
+        secureContext: entry.context,
+        requestCert: verify !== 'none',
+        rejectUnauthorized: verify === 'required',
+      };
+      this.handshake(raw, Math.max(1, timeoutMs - (Date.now() - started)), owner, opts, buf, started);
+    };
+    const timer = timeoutMs > 0 ? setTimeout(() => finish('Timeout during SSL handshake'), timeoutMs) : null;
+    this.peeking.add(raw);
+    raw.onread = function (this: RawStream, ab: ArrayBuffer | undefined): void {
+      const n = readResult();
+      if (n < 0) return finish('Connection closed during SSL handshake');
+      if (n === 0) return;
+      const b = readBytes(ab!, n);
+      buf = buf === null ? b : Buffer.concat([buf, b]);
+      const r = parseClientHello(buf);
+      // A full hello, or bytes that are not one: OpenSSL decides from here.
+      if (r.status !== 'need-more' || buf.length > 16384 + 5) finish(null);
+    };
+    raw.readStart();
+  }
+
+  private handshake(raw: RawStream, timeoutMs: number, owner: TlsAcceptOwner, options: tls.TLSSocketOptions, head: Buffer | null, _started: number): void {
     const peer = peerAddress(raw);
     // net.Socket adopts an existing handle (its documented `fd` cousin is
     // an fd); the handle came from our own listener.
     const sock = new net.Socket({ handle: raw } as unknown as net.SocketConstructorOpts);
-    const t = new tls.TLSSocket(sock, this.options);
+    // Bytes already read (the ClientHello) sit in the socket's buffer; the
+    // TLS socket replays them into its TLSWrap (_tls_wrap.js _init).
+    if (head !== null) { sock.pause(); sock.unshift(head); }
+    const t = new tls.TLSSocket(sock, options);
     this.pending.add(t);
     let done = false;
     const timer = timeoutMs > 0 ? setTimeout(() => fail('Timeout during SSL handshake'), timeoutMs) : null;
@@ -168,7 +242,16 @@ export class TlsAcceptor {
   closeAll(): void {
     for (const t of this.pending) t.destroy();
     this.pending.clear();
+    for (const h of this.peeking) h.close();
+    this.peeking.clear();
   }
+}
+
+/** A crt-list line whose protocol options differ from its bind line's. */
+function hasOwnProtocolOptions(e: CertEntry, bind: SslBindConf): boolean {
+  const c = e.conf;
+  return c.ciphers !== bind.ciphers || c.ciphersuites !== bind.ciphersuites || c.curves !== bind.curves ||
+    c.sslMinVer !== bind.sslMinVer || c.sslMaxVer !== bind.sslMaxVer || c.verify !== bind.verify || c.caFile !== bind.caFile;
 }
 
 /**
