@@ -107,7 +107,23 @@ export function ipv6Text(b: Uint8Array): string {
   return out;
 }
 
-/** HAProxy read_int64(): optional sign, then digits up to the first non-digit ("12ab" is 12, "x" is 0). */
+/**
+ * The largest sint we represent: 2^63 - 1024, the double just below 2^63
+ * (JS numbers are doubles; integers are exact within ±2^53). Printed as
+ * LLONG_MAX.
+ */
+export const SINT_MAX = 9223372036854774784;
+export const SINT_MIN = -9223372036854775808;
+
+/** A sint as HAProxy prints it (lltoa). */
+export function sintText(n: number): string {
+  if (Number.isSafeInteger(n)) return '' + n;
+  if (n >= SINT_MAX) return '9223372036854775807';
+  if (n <= SINT_MIN) return '-9223372036854775808';
+  return BigInt(Math.trunc(n)).toString();
+}
+
+/** HAProxy read_int64(): optional sign, then digits up to the first non-digit ("12ab" is 12, "x" is 0), saturated. */
 export function readInt64(s: string): number {
   let i = 0;
   let neg = false;
@@ -117,14 +133,15 @@ export function readInt64(s: string): number {
     const c = s.charCodeAt(i) - 48;
     if (c < 0 || c > 9) break;
     v = v * 10 + c;
+    if (v > SINT_MAX) { v = neg ? -SINT_MIN : SINT_MAX; break; }
   }
   return neg ? -v : v;
 }
 
 function v4Mapped(b: Buffer): number {
-  // v6tov4(): ::ffff:a.b.c.d (RFC 4291 mapped) and ::a.b.c.d (compatible)
+  // c_ipv62ip(): only ::ffff:a.b.c.d (RFC 4291 mapped), checked with haproxy 2.6.12.
   for (let i = 0; i < 10; i++) if (b[i] !== 0) return -1;
-  if (!((b[10] === 0xff && b[11] === 0xff) || (b[10] === 0 && b[11] === 0))) return -1;
+  if (!(b[10] === 0xff && b[11] === 0xff)) return -1;
   return ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0;
 }
 
@@ -159,11 +176,12 @@ export function castTo(smp: Sample, to: number): boolean {
     case T_BOOL:
     case T_SINT:
       if (to === T_BOOL || to === T_SINT) { smp.t = to; return true; }
-      if (to === T_STR) { smp.s = String(smp.n); smp.t = T_STR; return true; }
+      if (to === T_STR) { smp.s = sintText(smp.n); smp.t = T_STR; return true; }
       if (to === T_BIN) {
         // c_int2bin: 8 bytes big-endian; c_bool2bin likewise.
         const b = Buffer.alloc(8);
-        b.writeBigInt64BE(BigInt(Math.trunc(smp.n)));
+        const v = smp.n >= SINT_MAX ? 9223372036854775807n : smp.n <= SINT_MIN ? -9223372036854775808n : BigInt(Math.trunc(smp.n));
+        b.writeBigInt64BE(v);
         smp.b = b; smp.t = T_BIN; return true;
       }
       if (from === T_SINT && (to === T_IPV4 || to === T_ADDR)) { smp.n = smp.n >>> 0; smp.t = T_IPV4; return true; }
@@ -489,13 +507,22 @@ function splitArgs(text: string, from: number): { args: string[]; end: number } 
   let depth = 0;
   for (; i < text.length; i++) {
     const c = text.charCodeAt(i);
+    if (c === 92 /* \\ */ && i + 1 < text.length) {
+      // make_arg_list(): \\, \<space>, \" and \' lose the backslash, \r \n \t
+      // become control characters, any other backslash is kept (regsub's \1).
+      const n = text[i + 1];
+      if (n === '\\' || n === ' ' || n === '"' || n === "'") { cur += n; i++; continue; }
+      if (n === 'r') { cur += '\r'; i++; continue; }
+      if (n === 'n') { cur += '\n'; i++; continue; }
+      if (n === 't') { cur += '\t'; i++; continue; }
+      cur += '\\';
+      continue;
+    }
     if (q !== 0) {
       if (c === q) { q = 0; continue; }
-      if (c === 92 && q === 34 && i + 1 < text.length) { cur += text[++i]; continue; }
       cur += text[i];
       continue;
     }
-    if (c === 92 && i + 1 < text.length) { cur += text[++i]; continue; }
     if (c === 39 || c === 34) { q = c; continue; }
     if (c === 40) { depth++; cur += '('; continue; }
     if (c === 41) {
@@ -528,6 +555,9 @@ function convertArgs(kw: string, specs: readonly ArgSpec[] | undefined, raw: str
       continue;
     }
     const a = raw![i];
+    // HAProxy stops reading the list at an empty non-string argument
+    // (http_date(,ms), bytes(1,)): it counts as absent.
+    if (a === '' && s.optional && s.kind !== 'str') { out.push(s.dflt !== undefined ? s.dflt : null); continue; }
     switch (s.kind) {
       case 'sint': {
         if (!/^[-+]?[0-9]+$/.test(a)) return `${what} '${kw}' : failed to parse '${a}' as type 'signed integer' at position ${i + 1}`;
@@ -604,7 +634,12 @@ export function parseVarName(text: string): VarRef | string {
   if (!VAR_SCOPES.has(scope)) return `invalid variable name '${text}'. A variable name must be start by its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'`;
   const name = text.slice(dot + 1);
   if (name.length === 0) return `invalid variable name '${text}'. Empty variable name`;
-  for (let i = 0; i < name.length; i++) if (!isNameChar(name.charCodeAt(i))) return `invalid variable name '${text}'. Only 'a-zA-Z0-9._-' characters are allowed`;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    // vars.c: [a-zA-Z0-9._] only ('-' is refused by 2.6: "invalid syntax at char").
+    if (c === 45) return `invalid syntax at char '${name.slice(i)}'`;
+    if (!isNameChar(c)) return `invalid variable name '${text}'. Only 'a-zA-Z0-9._' characters are allowed`;
+  }
   return { scope: scope as VarRef['scope'], name, full: text };
 }
 
