@@ -44,6 +44,7 @@ function attempt(port: number, sni: string, extra: tls.ConnectionOptions = {}): 
 describe('crt-list per-line options', () => {
   let master: Master;
   let port = 0;
+  let ppPort = 0;
   let origin: net.Server;
 
   before(async () => {
@@ -60,7 +61,7 @@ describe('crt-list per-line options', () => {
     ].join('\n'));
     origin = net.createServer((c) => { c.on('data', () => c.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok')); c.on('error', () => undefined); });
     const op = await new Promise<number>(r => origin.listen(0, '127.0.0.1', () => r((origin.address() as net.AddressInfo).port)));
-    [port] = await freePorts(1);
+    [port, ppPort] = await freePorts(2);
     const cfg = writeConfig(dir, `
 defaults
   mode http
@@ -69,6 +70,11 @@ defaults
   timeout server 5s
 frontend f
   bind 127.0.0.1:${port} ssl crt-list ${dir}/list.txt
+  default_backend b
+frontend pp
+  bind 127.0.0.1:${ppPort} accept-proxy ssl crt-list ${dir}/list.txt
+  log stdout format raw local0
+  log-format "pp %ci:%cp %[ssl_fc_sni] %ST"
   default_backend b
 backend b
   server s 127.0.0.1:${op}
@@ -81,6 +87,21 @@ backend b
     await master?.stop();
     origin?.close();
     tmp.cleanup();
+  });
+
+  it('accept-proxy with ssl: the PROXY header first, then the handshake; the header gives the client address', async () => {
+    const raw = net.connect(ppPort, '127.0.0.1');
+    await new Promise<void>((r, j) => { raw.once('connect', () => r()); raw.once('error', j); });
+    raw.write('PROXY TCP4 192.0.2.7 127.0.0.1 4567 443\r\n');
+    const r = await within(attempt(0, 'open.example', { socket: raw }), 5000, 'proxied TLS');
+    assert.deepEqual(r.ok && [r.cn, r.reply], ['open.example', 'ok']);
+    await master.waitFor(/pp 192\.0\.2\.7:4567 open\.example 200/, 5000);
+    // Per-line options still apply behind the header.
+    const raw2 = net.connect(ppPort, '127.0.0.1');
+    await new Promise<void>((r2, j) => { raw2.once('connect', () => r2()); raw2.once('error', j); });
+    raw2.write('PROXY TCP4 192.0.2.8 127.0.0.1 4568 443\r\n');
+    const refused = await within(attempt(0, 'modern.example', { socket: raw2, maxVersion: 'TLSv1.2' }), 5000, 'proxied modern 1.2');
+    assert.equal(refused.ok, false);
   });
 
   it('a line without options: no client certificate asked', async () => {

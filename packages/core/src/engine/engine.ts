@@ -8,7 +8,7 @@ import { formatListenAddress } from '../config/compiled';
 import type { ServerRuntimeState, ServerStateTable } from '../proxy/server-state';
 import type { WorkerStats } from '../stats/counters';
 import { buildRuntime, shareOf, type ProxyRuntime } from './proxy-runtime';
-import { ListenerRuntime, type ListenerHost, type RawHandle } from './listener';
+import { ListenerRuntime, attachProxyHeader, type ListenerHost, type RawHandle } from './listener';
 import { TcpStream } from './tcp-relay';
 import { HttpStream } from './http-stream';
 import { peerAddress, type RawStream } from './raw-handle';
@@ -128,10 +128,12 @@ export class Engine implements ListenerHost {
   }
 
   /** ssl: the handshake is done; the stream runs on the decrypted handle. */
-  tlsReady(l: ListenerRuntime, a: TlsAccepted): void {
+  tlsReady(l: ListenerRuntime, a: TlsAccepted, h: ProxyHeader | null): void {
     const fe = l.proxy;
     const st = fe.cfg.mode === 'http' ? new HttpStream(this, fe, l, a.handle, false) : new TcpStream(this, fe, l, a.handle, false);
-    st.proxied(a.clientIp, a.clientPort, a.first);
+    if (h !== null) attachProxyHeader(a.handle, h);
+    const proxied = h !== null && h.proxied;
+    st.proxied(proxied ? h.srcIp : a.clientIp, proxied ? h.srcPort : a.clientPort, a.first);
     st.tls = a.info;
     this.streams.add(st);
     if (this.hasLog(fe) && this.logFormats[fe.index] === null) this.log(fe, LOG_INFO, st.describeConnect());
@@ -147,6 +149,8 @@ export class Engine implements ListenerHost {
 
   /** accept-proxy: the header is in; the stream starts with the bytes that followed it. */
   onProxyHeader(l: ListenerRuntime, handle: RawStream, h: ProxyHeader, rest: Buffer | null): void {
+    // accept-proxy + ssl: the TLS handshake follows the header (HAProxy's order).
+    if (l.tls !== null) return l.tls.accept(handle, l.proxy.cfg.timeouts.client, new TlsHandshake(this, l, Date.now(), h), rest);
     this.startStream(l, handle, h, rest);
   }
 
@@ -338,7 +342,11 @@ export class Engine implements ListenerHost {
 
 /** One TLS handshake's way back to the engine (tls/accept.ts). */
 class TlsHandshake implements TlsAcceptOwner {
-  constructor(private readonly engine: Engine, private readonly l: ListenerRuntime, private readonly acceptTime: number) {}
-  tlsReady(a: TlsAccepted): void { this.engine.tlsReady(this.l, a); }
-  tlsFailed(reason: string, ip: string, port: number): void { this.engine.tlsFailed(this.l, reason, ip, port, this.acceptTime); }
+  constructor(private readonly engine: Engine, private readonly l: ListenerRuntime, private readonly acceptTime: number, private readonly header: ProxyHeader | null = null) {}
+  tlsReady(a: TlsAccepted): void { this.engine.tlsReady(this.l, a, this.header); }
+  tlsFailed(reason: string, ip: string, port: number): void {
+    const h = this.header;
+    if (h !== null && h.proxied) { ip = h.srcIp; port = h.srcPort; }
+    this.engine.tlsFailed(this.l, reason, ip, port, this.acceptTime);
+  }
 }

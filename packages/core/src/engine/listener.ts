@@ -191,6 +191,11 @@ export function clientEndpoints(client: RawStream): ProxyEndpoints | null {
   return { srcIp: p.address, srcPort: p.port, dstIp: d.address, dstPort: d.port };
 }
 
+/** accept-proxy + ssl: the decrypted handle carries the raw connection's PROXY header. */
+export function attachProxyHeader(client: RawStream, h: ProxyHeader): void {
+  client[kProxyHeader] = h;
+}
+
 /** The PROXY header the client connection started with (accept-proxy), null without one. */
 export function proxyHeaderOf(client: RawStream): ProxyHeader | null {
   return (client[kProxyHeader] as ProxyHeader | undefined) ?? null;

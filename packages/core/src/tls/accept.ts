@@ -142,9 +142,10 @@ export class TlsAcceptor {
   }
 
   /** Start the handshake on an accepted TCP handle; `owner` hears the outcome once. */
-  accept(raw: RawStream, timeoutMs: number, owner: TlsAcceptOwner): void {
-    if (this.perLine) return this.peekHello(raw, timeoutMs, owner);
-    this.handshake(raw, timeoutMs, owner, this.options, null, Date.now());
+  accept(raw: RawStream, timeoutMs: number, owner: TlsAcceptOwner, head: Buffer | null = null): void {
+    // `head`: bytes already read after a PROXY header (accept-proxy).
+    if (this.perLine) return this.peekHello(raw, timeoutMs, owner, head);
+    this.handshake(raw, timeoutMs, owner, this.options, head, Date.now());
   }
 
   /**
@@ -152,10 +153,10 @@ export class TlsAcceptor {
    * starts the handshake with the context and verify mode of the crt-list
    * line its SNI selects; the bytes read are replayed into the TLS socket.
    */
-  private peekHello(raw: RawStream, timeoutMs: number, owner: TlsAcceptOwner): void {
+  private peekHello(raw: RawStream, timeoutMs: number, owner: TlsAcceptOwner, head: Buffer | null): void {
     const started = Date.now();
     const peer = peerAddress(raw);
-    let buf: Buffer | null = null;
+    let buf: Buffer | null = head;
     let done = false;
     const finish = (reason: string | null): void => {
       if (done) return;
@@ -196,6 +197,7 @@ export class TlsAcceptor {
       // A full hello, or bytes that are not one: OpenSSL decides from here.
       if (r.status !== 'need-more' || buf.length > 16384 + 5) finish(null);
     };
+    if (buf !== null && parseClientHello(buf).status !== 'need-more') return finish(null);
     raw.readStart();
   }
 

@@ -73,10 +73,6 @@ export function finalizeBindSsl(state: ParseState): void {
         diag.error(b.file, b.line, 'bind', "'ssl' requires at least one 'crt' or 'crt-list'");
         continue;
       }
-      if (o.acceptProxy) {
-        diag.error(b.file, b.line, 'bind', "'accept-proxy' together with 'ssl' is not supported yet");
-        continue;
-      }
       const specs: CertSpec[] = o.crts.map(c => ({ kind: c.kind, path: c.path, file: b.file, line: b.line }));
       // The bind line's options win over global ssl-default-bind-* (field by field).
       const bindConf = { ...state.global.sslDefaultBind, ...o.sslConf };
