@@ -42,6 +42,8 @@ export interface BindOptions {
   tlsCerts?: CompiledCertEntry[];
   /** Session-ticket keys shared by every worker (tls/bind-ssl.ts). */
   tlsTicketKeys?: Uint8Array;
+  /** `tls-ticket-keys <file>`: the keys come from this file (read by the master at load and reload). */
+  tlsTicketKeysFile?: string;
 }
 
 export interface BindConfig extends SourceRef {

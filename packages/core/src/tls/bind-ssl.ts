@@ -10,6 +10,7 @@ import { registerLineKeywords, type LineKeywordDef, type ParseState } from '../r
 import type { BindOptions } from '../config/compiled';
 import { SSL_BIND_KEYWORDS } from './crt-list';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { loadCertificates, type CertSpec } from './cert-store';
 
 /**
@@ -31,6 +32,10 @@ const defs: LineKeywordDef<BindOptions>[] = [
   {
     name: 'crt-list', args: 1, usage: 'crt-list <file>  certificates with per-line SNI filters and SSL options',
     parse(o, [v]) { (o.crts ??= []).push({ kind: 'crt-list', path: v }); },
+  },
+  {
+    name: 'tls-ticket-keys', args: 1, usage: 'tls-ticket-keys <keyfile>  session-ticket keys (base64, one per line; the penultimate encrypts)',
+    parse(o, [v]) { o.tlsTicketKeysFile = v; },
   },
   {
     name: 'strict-sni', args: 0, usage: 'strict-sni  refuse a handshake whose SNI matches no certificate (no default)',
@@ -81,7 +86,47 @@ export function finalizeBindSsl(state: ParseState): void {
       for (const e of r.errors) diag.error(e.file, e.line, e.keyword, e.reason);
       for (const w of r.warnings) diag.warn(w.file, w.line, w.keyword, w.reason);
       o.tlsCerts = r.compiled;
-      o.tlsTicketKeys = TICKET_KEYS;
+      if (o.tlsTicketKeysFile !== undefined) {
+        const k = ticketKeysFromFile(o.tlsTicketKeysFile);
+        if (typeof k === 'string') diag.error(b.file, b.line, 'bind', `'tls-ticket-keys' : ${k}`);
+        else o.tlsTicketKeys = k;
+      } else {
+        o.tlsTicketKeys = TICKET_KEYS;
+      }
     }
   }
+}
+
+/** HAProxy's TLS_TICKETS_NO: keys a tls-ticket-keys file must hold at least. */
+const TLS_TICKETS_NO = 3;
+
+/**
+ * A `tls-ticket-keys` file (ssl_sock_load_tlskeys / tls_sess_key_128): one
+ * base64 key per line, 48 bytes each (name, AES key, HMAC key); the
+ * penultimate key encrypts new tickets (the last one is the next, for
+ * rotation by appending and reloading). Node's TLS takes one 48-byte key
+ * ordered name, HMAC, AES, and decrypts with that same key only: a ticket
+ * made with an older key of the file gets a full handshake. 80-byte
+ * (AES-256) keys cannot be given to Node's TLS.
+ */
+export function ticketKeysFromFile(path: string): Uint8Array | string {
+  let text: string;
+  try { text = readFileSync(path, 'latin1'); } catch (e) {
+    return `unable to load ssl tickets keys file '${path}' : ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  const keys: Buffer[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(line) || line.length % 4 !== 0) return `'${path}' line ${i + 1}: invalid base64`;
+    const k = Buffer.from(line, 'base64');
+    if (k.length === 80) return `'${path}' line ${i + 1}: 80-byte (AES-256) ticket keys are not supported (Node's TLS takes 48-byte keys)`;
+    if (k.length !== 48) return `'${path}' line ${i + 1}: a key must be 48 bytes once decoded, not ${k.length}`;
+    keys.push(k);
+  }
+  if (keys.length < TLS_TICKETS_NO) return `'${path}' holds ${keys.length} key(s); at least ${TLS_TICKETS_NO} are needed`;
+  const k = keys[keys.length - 2];
+  // HAProxy: name[16] aes[16] hmac[16]; Node: name, HMAC secret, AES key.
+  return new Uint8Array(Buffer.concat([k.subarray(0, 16), k.subarray(32, 48), k.subarray(16, 32)]));
 }

@@ -193,8 +193,16 @@ export function loadCertificates(specs: readonly CertSpec[], opts: CertLoadOptio
  * already built each one, so a failure here means a different OpenSSL; it throws.
  */
 export function buildCertStore(compiled: readonly CompiledCertEntry[], opts: { strictSni?: boolean } = {}): CertStore {
-  return new CertStore(compiled.map(e => ({ ...e, context: createSecureContext(e.options) })), !!opts.strictSni);
+  return new CertStore(compiled.map(e => ({ ...e, context: createSecureContext({ ...e.options, sessionIdContext: SESSION_ID_CONTEXT }) })), !!opts.strictSni);
 }
+
+/**
+ * HAProxy's session id context (SHCTX_APPNAME, SSL_CTX_set_session_id_context):
+ * a session (ticket) records it and resumes only where it is the same, so
+ * ours is the same, and tickets made by haproxy nodes sharing a
+ * tls-ticket-keys file resume here and the reverse.
+ */
+const SESSION_ID_CONTEXT = 'haproxy';
 
 function err(c: Ctx, file: string, line: number, keyword: string, code: CertErrorCode, reason: string): void {
   c.errors.push({ severity: 'alert', file, line, keyword, reason, code });
