@@ -121,6 +121,8 @@ export interface ServerOptions {
   sslCaFile?: string;
   sslCrt?: string;
   sslSni?: string;
+  /** `sni <expr>` other than a constant: evaluated per connection. */
+  sslSniExpr?: string;
   sslVerifyHost?: string;
   sslAlpn?: string[];
   sslCiphers?: string;
@@ -246,6 +248,8 @@ export interface SwitchSource extends SourceRef {
 export interface ServerTlsConfig {
   verify: 'none' | 'required';
   servername: string | null;
+  /** `sni` as an expression (checked by the master, compiled by each worker). */
+  sniExpr?: string;
   verifyhost: string | null;
   alpn: string[] | null;
   ca?: string;

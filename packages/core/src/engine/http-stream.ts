@@ -42,7 +42,7 @@ import {
   WriteWrap, ShutdownWrap, UV_EOF, readResult, readBytes, lastWriteWasAsync,
   peerAddress, localAddress,
 } from './raw-handle';
-import { connectToServer, planRetry } from './server-connect';
+import { connectToServer, planRetry, connectionSni, evalSni } from './server-connect';
 import type { TlsInfo } from '../tls/accept';
 import { LazyTimer } from './lazy-timer';
 import {
@@ -627,7 +627,9 @@ export class HttpStream implements RuleHost {
     const own = this.own;
     if (own !== null) {
       this.own = null;
-      if (own.pool === pool) ic = pool.takeEntry(own);
+      // `sni <expr>`: the session's connection serves a request whose SNI is the same.
+      if (own.pool === pool && (srv.sniExpr === null || connectionSni(own.handle) === evalSni(srv, this))) ic = pool.takeEntry(own);
+      else if (own.pool === pool) pool.drop(own);
       // A private connection to another server is of no use to anyone.
       else if (!own.shared) own.pool.drop(own);
       else if (own.owner === this) own.owner = null;
@@ -957,7 +959,8 @@ export class HttpStream implements RuleHost {
     const resp = this.resp;
     if (srv === null || resp === null || !resp.keepAlive || !this.respClean || !this.srvKeep || !this.reqDone ||
       this.srvPending !== 0 || this.finished || this.engine.isStopping) return this.closeServer();
-    const shared = this.be!.reuse !== REUSE_NEVER && !srv.cfg.sendProxy && !srv.cfg.sendProxyV2;
+    // PROXY headers and a per-request SNI make a connection the session's own.
+    const shared = this.be!.reuse !== REUSE_NEVER && !srv.cfg.sendProxy && !srv.cfg.sendProxyV2 && srv.sniExpr === null;
     // A private connection is only worth keeping for this session's next request.
     if (!shared && !this.keepAlive) return this.closeServer();
     const reading = this.srvReading;

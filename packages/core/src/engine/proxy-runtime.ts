@@ -10,7 +10,8 @@ import { SmoothRoundRobin } from '../backend/lb-roundrobin';
 import { ServerPool, reuseMode } from '../backend/server-pool';
 import { httpFeatures, type HttpFeatures } from '../http/analysers';
 import { compileProxyRules, type ProxyRules, type RuleCompileBase } from '../rules/rule-set';
-import { AT_HTTP_REQ, AT_LOG, type CompileEnv } from '../rules/sample';
+import { AT_HTTP_REQ, AT_LOG, compileSampleExpr, type CompileEnv, type SampleExpr } from '../rules/sample';
+import { SNI_AT } from '../tls/server-ssl';
 
 export class ServerRuntime {
   readonly counters: ServerCounters = newServerCounters();
@@ -19,6 +20,8 @@ export class ServerRuntime {
   state: ServerRuntimeState;
   /** Idle connections to this server (mode http). */
   readonly pool: ServerPool;
+  /** `sni <expr>` compiled (tls/server-ssl.ts), null when the SNI is constant or absent. */
+  sniExpr: SampleExpr | null = null;
 
   constructor(readonly cfg: ServerConfig, readonly index: number, state: ServerRuntimeState | undefined) {
     this.state = state ?? initialServerState(cfg);
@@ -96,6 +99,13 @@ export class ProxyRuntime {
     const m = cfg.options.httpConnMode;
     this.connMode = m === 'close' ? CONN_CLOSE : m === 'server-close' ? CONN_SERVER_CLOSE : CONN_KEEP_ALIVE;
     this.http = httpFeatures(cfg, this.env(AT_HTTP_REQ | AT_LOG, 'unique-id-format'));
+    for (const s of this.servers) {
+      const src = s.cfg.tls?.sniExpr;
+      if (src === undefined) continue;
+      const e = compileSampleExpr(src, this.env(SNI_AT, 'server sni'));
+      // Checked by the master: cannot fail here.
+      if (typeof e !== 'string') s.sniExpr = e;
+    }
     this.dispatch = cfg.dispatch ? new ServerRuntime(cfg.dispatch, -1, undefined) : null;
   }
 

@@ -17,7 +17,8 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { type RawStream, type ConnectReq, type WriteReq, WriteWrap, newTcpSocket, newConnectReq, localAddress, lastWriteWasAsync } from './raw-handle';
 import { adoptTlsHandle } from '../tls/accept';
-import { serverTlsOptions } from '../tls/server-ssl';
+import { serverTlsOptions, dynamicSniOptions } from '../tls/server-ssl';
+import type { SampleContext } from '../rules/sample';
 import { buildProxyV1, buildProxyV2, type ProxyV2Extras } from './proxy-protocol';
 import { clientEndpoints, proxyHeaderOf } from './listener';
 
@@ -44,6 +45,18 @@ const kAttempt = Symbol('switchyard.connect.attempt');
 const kServer = Symbol('switchyard.connect.server');
 const kClient = Symbol('switchyard.connect.client');
 const kHandle = Symbol('switchyard.connect.handle');
+const kSni = Symbol('switchyard.connect.sni');
+
+/** The SNI a server connection was made with (`sni <expr>`), undefined otherwise. */
+export function connectionSni(h: RawStream): string | null | undefined {
+  return h[kSni] as string | null | undefined;
+}
+
+/** What the owner's `sni <expr>` gives now (null: no SNI sent). */
+export function evalSni(srv: ServerRuntime, owner: unknown): string | null {
+  const v = srv.sniExpr!.evalText(owner as SampleContext);
+  return v === null || v === '' ? null : v;
+}
 
 /**
  * Connect to `srv` (to the port the client connected to when the server has
@@ -102,7 +115,8 @@ function onConnect(this: ConnectReq, status: number): void {
  */
 function startTls(srv: ServerRuntime, h: RawStream, owner: ConnectOwner, attempt: number): void {
   const sock = new net.Socket({ handle: h } as unknown as net.SocketConstructorOpts);
-  const t = tls.connect({ ...serverTlsOptions(srv.cfg), socket: sock });
+  const sni = srv.sniExpr !== null ? evalSni(srv, owner) : undefined;
+  const t = tls.connect({ ...(sni !== undefined ? dynamicSniOptions(srv.cfg, sni) : serverTlsOptions(srv.cfg)), socket: sock });
   let done = false;
   t.on('error', () => {
     if (done) return;
@@ -112,7 +126,9 @@ function startTls(srv: ServerRuntime, h: RawStream, owner: ConnectOwner, attempt
   t.once('secureConnect', () => {
     if (done) return;
     done = true;
-    owner.connectDone(attempt, 0, adoptTlsHandle(t));
+    const th = adoptTlsHandle(t);
+    if (sni !== undefined) th[kSni] = sni;
+    owner.connectDone(attempt, 0, th);
   });
 }
 

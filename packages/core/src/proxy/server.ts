@@ -39,7 +39,7 @@ registerKeywords([
         poolMaxConn: draft.poolMaxConn, poolPurgeDelay: draft.poolPurgeDelay,
         sendProxy: draft.sendProxy ?? false, sendProxyV2: draft.sendProxyV2 ?? false, proxyV2Options: draft.proxyV2Options ?? 0,
         // TLS toward the server (tls/server-ssl.ts reads the files at compile).
-        ssl: draft.ssl, sslVerify: draft.sslVerify, sslCaFile: draft.sslCaFile, sslCrt: draft.sslCrt, sslSni: draft.sslSni,
+        ssl: draft.ssl, sslVerify: draft.sslVerify, sslCaFile: draft.sslCaFile, sslCrt: draft.sslCrt, sslSni: draft.sslSni, sslSniExpr: draft.sslSniExpr,
         sslVerifyHost: draft.sslVerifyHost, sslAlpn: draft.sslAlpn, sslCiphers: draft.sslCiphers, sslCiphersuites: draft.sslCiphersuites,
         sslMinVer: draft.sslMinVer, sslMaxVer: draft.sslMaxVer,
       };

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { registerLineKeywords, type ParseState } from '../registry';
 import type { ServerConfig, ServerOptions, ServerTlsConfig } from '../config/compiled';
+import { compileSampleExpr, AT_REQ_CNT, AT_HTTP_REQ } from '../rules/sample';
 
 const VERSIONS = ['TLSv1.0', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 const NODE_VERSION: Record<string, tls.SecureVersion> = { 'TLSv1.0': 'TLSv1', 'TLSv1.1': 'TLSv1.1', 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3' };
@@ -29,11 +30,11 @@ registerLineKeywords<ServerOptions>('server', [
   { name: 'ca-file', args: 1, defaultServer: true, usage: 'ca-file <file>  CAs that sign the server certificate', parse(o, [v]) { o.sslCaFile = v; } },
   { name: 'crt', args: 1, defaultServer: true, usage: 'crt <pem>  client certificate (chain + key) shown to the server', parse(o, [v]) { o.sslCrt = v; } },
   {
-    name: 'sni', args: 1, defaultServer: true, usage: 'sni str(<name>)  server name sent in the TLS handshake',
+    name: 'sni', args: 1, defaultServer: true, usage: 'sni <expression>  server name sent in the TLS handshake (e.g. req.hdr(host), str(name))',
     parse(o, [v]) {
+      // A constant is resolved now; any other expression per connection.
       const m = /^str\(([^()]*)\)$/.exec(v);
-      if (!m) return `sni '${v}': only the str(<name>) expression is supported yet`;
-      o.sslSni = m[1];
+      if (m) { o.sslSni = m[1]; o.sslSniExpr = undefined; } else { o.sslSniExpr = v; o.sslSni = undefined; }
     },
   },
   { name: 'verifyhost', args: 1, defaultServer: true, usage: 'verifyhost <name>  name the server certificate must carry', parse(o, [v]) { o.sslVerifyHost = v; } },
@@ -67,6 +68,13 @@ export function finalizeServerSsl(state: ParseState): void {
       const verify = s.sslVerify ?? state.global.sslServerVerify ?? 'required';
       const d = state.global.sslDefaultServer ?? {};
       const t: ServerTlsConfig = { verify, servername: s.sslSni ?? null, verifyhost: s.sslVerifyHost ?? null, alpn: s.sslAlpn ?? null };
+      if (s.sslSniExpr !== undefined) {
+        // Evaluated with the stream when the connection is made (HAProxy: at
+        // server connection time, request data available).
+        const e = compileSampleExpr(s.sslSniExpr, { proxy: p, proxies: state.proxies, file: () => undefined, at: SNI_AT, where: 'server sni' });
+        if (typeof e === 'string') { err(`sni '${s.sslSniExpr}': ${e}`); continue; }
+        t.sniExpr = s.sslSniExpr;
+      }
       if (verify === 'required') {
         if (!s.sslCaFile) { err("verify is enabled (the default) but no CA file is specified: add 'ca-file <file>' or 'verify none'"); continue; }
       }
@@ -129,3 +137,22 @@ export function serverTlsOptions(cfg: ServerConfig): tls.ConnectionOptions {
 }
 
 function noIdentityCheck(): undefined { return undefined; }
+
+/** Where a server's `sni` expression runs: the connection is made once the request (or content) is known. */
+export const SNI_AT = AT_REQ_CNT | AT_HTTP_REQ;
+
+/**
+ * The options for one connection whose SNI comes from an expression: the
+ * name is sent, and checked against the certificate unless `verifyhost`
+ * names another (HAProxy verifies against verifyhost, else the SNI).
+ */
+export function dynamicSniOptions(cfg: ServerConfig, sni: string | null): tls.ConnectionOptions {
+  const base = serverTlsOptions(cfg);
+  const t = cfg.tls!;
+  const check = t.verifyhost ?? sni;
+  return {
+    ...base,
+    servername: sni ?? undefined,
+    checkServerIdentity: check === null ? noIdentityCheck : (_host, cert) => tls.checkServerIdentity(check, cert),
+  };
+}
