@@ -512,7 +512,7 @@ export class HttpStream implements RuleHost {
     this.setTerm(spec.term1, 'R');
     if (h.bodyKind !== BODY_NONE || this.cbuf !== null || r.mustClose) this.keepAlive = false;
     this.respStarted = true;
-    if (!r.empty) this.sendClient(!this.keepAlive ? r.close : h.version === 11 ? r.keepAlive : r.keepAlive10);
+    if (!r.empty) this.sendClient(this.afterGenerated(!this.keepAlive ? r.close : h.version === 11 ? r.keepAlive : r.keepAlive10));
     else this.keepAlive = false;
     if (this.finished) return;
     this.reqDone = true;
@@ -559,10 +559,76 @@ export class HttpStream implements RuleHost {
     this.setTerm(spec.term1, 'H');
     if (r.mustClose || !this.reqDone) this.keepAlive = false;
     this.respStarted = true;
-    if (!r.empty) this.sendClient(!this.keepAlive ? r.close : this.req!.version === 11 ? r.keepAlive : r.keepAlive10);
+    if (!r.empty) this.sendClient(this.afterGenerated(!this.keepAlive ? r.close : this.req!.version === 11 ? r.keepAlive : r.keepAlive10));
     else this.keepAlive = false;
     if (!this.finished) this.responseDone();
     return false;
+  }
+
+  /** A response we generated, parsed for http-after-response rules (null otherwise). */
+  private generated: ResponseHead | null = null;
+
+  /** Whether the backend or the frontend has http-after-response rules. */
+  private hasAfterRules(): boolean {
+    const b = this.be, f = this.fe.rules;
+    return (f !== null && f.httpAfterRes.length > 0) || (b !== null && b !== this.fe && b.rules !== null && b.rules.httpAfterRes.length > 0);
+  }
+
+  /**
+   * http-after-response rules on a final response head: the backend's, then
+   * the frontend's. False when one failed (a rewrite that cannot be done):
+   * the response is then replaced by a 500, as HAProxy does in strict mode.
+   */
+  private afterResponse(h: ResponseHead): boolean {
+    if (!this.hasAfterRules()) return true;
+    const be = this.be;
+    let v = ACT_CONTINUE;
+    if (be !== null && be !== this.fe && be.rules !== null && be.rules.httpAfterRes.length > 0) v = runRules(be.rules.httpAfterRes, this, true);
+    const fr = this.fe.rules;
+    if ((v === ACT_CONTINUE || v === ACT_STOP) && fr !== null && fr.httpAfterRes.length > 0) v = runRules(fr.httpAfterRes, this, true);
+    if (v === ACT_CONTINUE || v === ACT_STOP) return true;
+    // Only a failure can end this rule set: answer 500 instead (not run through the rules again).
+    this.resp = null;
+    this.closeServer();
+    this.status = 500;
+    this.setTerm('I', 'H');
+    const r = errorReplyFor(this.fe.cfg, this.be?.cfg ?? null, 500)!;
+    this.keepAlive = false;
+    this.respStarted = true;
+    this.sendClient(r.close);
+    if (!this.finished) this.responseDone();
+    return false;
+  }
+
+  /**
+   * A page we generated (error, deny, return, redirect) through the
+   * http-after-response rules: parsed, rewritten, serialised again. The
+   * page as is when there are no such rules.
+   */
+  private afterGenerated(page: Buffer): Buffer {
+    if (page.length === 0 || !this.hasAfterRules()) return page;
+    const r = parseResponseHead(page, this.req !== null ? this.req.methodCode : METH_GET, this.engine.h1Limits);
+    if (r.state !== 'done') return page;
+    const h = r.head;
+    this.generated = h;
+    const saveStatus = this.status;
+    try {
+      const be = this.be;
+      let v = ACT_CONTINUE;
+      if (be !== null && be !== this.fe && be.rules !== null && be.rules.httpAfterRes.length > 0) v = runRules(be.rules.httpAfterRes, this, true);
+      const fr = this.fe.rules;
+      if ((v === ACT_CONTINUE || v === ACT_STOP) && fr !== null && fr.httpAfterRes.length > 0) v = runRules(fr.httpAfterRes, this, true);
+      if (v !== ACT_CONTINUE && v !== ACT_STOP) {
+        this.status = 500;
+        return errorReplyFor(this.fe.cfg, this.be?.cfg ?? null, 500)!.close;
+      }
+      if (h.status !== saveStatus) this.status = h.status;
+      // The page's own `connection` field (the close / HTTP/1.0 keep-alive forms) stays last.
+      const head = serializeHead(statusLine(h), h, h.connClose ? 'close' : h.connKeepAlive ? 'keep-alive' : null, false);
+      return r.headLength < page.length ? Buffer.concat([head, page.subarray(r.headLength)]) : head;
+    } finally {
+      this.generated = null;
+    }
   }
 
   /* ---------------- what rules see (rules/sample.ts SampleContext) ---------------- */
@@ -575,7 +641,7 @@ export class HttpStream implements RuleHost {
     return this.varScopes ??= { sess: new Map<string, Sample>(), txn: new Map<string, Sample>(), req: new Map<string, Sample>(), res: new Map<string, Sample>() };
   }
   get httpReq(): RequestHead | null { return this.req; }
-  get httpRes(): ResponseHead | null { return this.resp; }
+  get httpRes(): ResponseHead | null { return this.generated ?? this.resp; }
   srcIp(): string { return this.extras.source(this); }
   srcPort(): number { return this.extras.sourcePort(this); }
   dstIp(): string { return this.extras.destination(this).address; }
@@ -830,6 +896,7 @@ export class HttpStream implements RuleHost {
       const v11 = this.req!.version === 11;
       const conn = this.keepAlive ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
       this.respStarted = true;
+      if (!this.afterResponse(h)) return;
       const out = serializeHead(statusLine(h), h, conn, false);
       // Body bytes read with the head go out in the same write (one writev, not two writes).
       if (rest !== null && h.bodyKind !== BODY_NONE) return this.responseBody(rest, 0, rest.length, out);
@@ -1390,11 +1457,11 @@ export class HttpStream implements RuleHost {
     // keep-alive form and the next request is awaited, as HAProxy does.
     if (r !== undefined && this.keepAlive && this.reqDone && !r.mustClose && this.req !== null) {
       this.respStarted = true;
-      this.sendClient(this.req.version === 11 ? r.keepAlive : r.keepAlive10);
+      this.sendClient(this.afterGenerated(this.req.version === 11 ? r.keepAlive : r.keepAlive10));
       if (this.finished) return;
       return this.responseDone();
     }
-    this.replyAndClose(r === undefined ? undefined : r.close);
+    this.replyAndClose(r === undefined ? undefined : this.req !== null ? this.afterGenerated(r.close) : r.close);
   }
 
   /**
