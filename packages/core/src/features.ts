@@ -27,6 +27,7 @@ import './rules/converters';
 import './rules/vars';
 import './rules/var-actions';
 import './http/fetches';
+import './http/actions';
 import './rules/keywords';
 import './rules/tcp-actions';
 import { registerHaproxyKeywordTables } from './config/haproxy-keywords';

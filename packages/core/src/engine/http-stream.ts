@@ -159,6 +159,8 @@ export class HttpStream implements RuleHost {
   private respKind = BODY_NONE;
   private respRemaining = 0;
   private respDec: ChunkedDecoder | null = null;
+  /** A rule turned the response into one without content: its body is read, not forwarded. */
+  private discardBody = false;
   /** Some response byte (1xx or final head) went to the client. */
   private respStarted = false;
   /** The client connection stays open after this transaction. */
@@ -461,8 +463,8 @@ export class HttpStream implements RuleHost {
       if (be !== null && be.be !== null) be.be.dreq++;
       spec ??= { status: v === ACT_TARPIT ? 500 : 403, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'P' };
     } else if (v !== ACT_DONE || spec === null) {
-      // ACT_ERROR: an internal error (a rewrite that failed), HAProxy's 500.
-      spec = { status: 500, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'I' };
+      // ACT_ERROR: a rewrite that failed; HAProxy answers 500 and logs `PR`.
+      spec = { status: 500, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'P' };
     }
     if (be !== null) this.be = be;
     if (v === ACT_TARPIT) {
@@ -549,7 +551,7 @@ export class HttpStream implements RuleHost {
       this.close();
       return false;
     } else if (v !== ACT_DONE || spec === null) {
-      spec = { status: 502, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'I' };
+      spec = { status: 502, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'P' };
     }
     // The server's response is dropped with its connection.
     this.resp = null;
@@ -878,10 +880,17 @@ export class HttpStream implements RuleHost {
         return this.tunnelStart(h, rest);
       }
       this.resp = h;
-      if (h.status === 204) dropFraming(h);
+      const status0 = h.status;
       analyseResponse(this.extras, this.fe, h.headers);
       this.sbuf = null;
       if ((this.be!.rules !== null || this.fe.rules !== null) && !this.responseRules()) return;
+      // A server's own 304 keeps its content-length (as haproxy 2.6.12).
+      if (h.status === 204 || (h.status === 304 && status0 !== 304)) {
+        // No content (RFC 9110 §6.4.1); a rule may have made it so
+        // (set-status): the server's body, if any, is read but not passed on.
+        if (status0 !== h.status && h.bodyKind !== BODY_NONE) this.discardBody = true;
+        dropFraming(h);
+      }
       this.respHeadAt = Date.now();
       this.status = h.status;
       this.respKind = h.bodyKind;
@@ -931,7 +940,7 @@ export class HttpStream implements RuleHost {
     } else if (this.respKind === BODY_NONE) {
       return;
     }
-    if (end > s) {
+    if (end > s && !this.discardBody) {
       const body = s === 0 && end === buf.length ? buf : buf.subarray(s, end);
       if (head !== null) this.sendClientWithHead(head, body); else this.sendClient(body);
     } else if (head !== null) {
@@ -1076,6 +1085,7 @@ export class HttpStream implements RuleHost {
     const now = Date.now();
     this.txnStart = now;
     this.headStart = this.headDone = this.assignedAt = this.connectedAt = this.respHeadAt = -1;
+    this.discardBody = false;
     this.tc = -1;
     this.req = null;
     this.requestLine = undefined;

@@ -211,6 +211,14 @@ export class MessageHead {
   get upgrade(): string | null {
     return this.upgradeIndex < 0 ? null : this.headers.value(this.upgradeIndex);
   }
+
+  /**
+   * A rule added, removed or rewrote fields (http/actions.ts): indexes of
+   * fields found by the parser are looked up again (removals shift them).
+   */
+  headersChanged(): void {
+    this.upgradeIndex = this.headers.indexOf('upgrade');
+  }
 }
 
 export class RequestHead extends MessageHead {
@@ -238,16 +246,25 @@ export class RequestHead extends MessageHead {
   private _path: string | undefined;
   private _query: string | null | undefined;
   private _authority: string | null | undefined;
+  /** The target set by setTarget() (the offsets above then point into it), null: the head buffer's. */
+  private _tbuf: Buffer | null = null;
+  /** A rule rewrote the method or the target: the request line must be rebuilt (engine/http-stream.ts). */
+  rewritten = false;
 
-  /** The request-target exactly as received. */
+  /** The buffer the target offsets point into. */
+  private tsrc(): Buffer {
+    return this._tbuf ?? this.headers.src!;
+  }
+
+  /** The request-target exactly as received (or as a rule set it). */
   get target(): string {
     let t = this._target;
-    if (t === undefined) this._target = t = latin1(this.headers.src!, this._ts, this._te2);
+    if (t === undefined) this._target = t = latin1(this.tsrc(), this._ts, this._te2);
     return t;
   }
 
   private splitPath(): void {
-    const b = this.headers.src!;
+    const b = this.tsrc();
     if (this.targetForm === TARGET_ASTERISK) {
       this._path = '*';
       this._query = null;
@@ -286,7 +303,7 @@ export class RequestHead extends MessageHead {
 
   /** Absolute-form scheme (lower-cased), else null. */
   get scheme(): string | null {
-    return this._se < 0 ? null : latin1(this.headers.src!, this._ts, this._se).toLowerCase();
+    return this._se < 0 ? null : latin1(this.tsrc(), this._ts, this._se).toLowerCase();
   }
 
   /** Target authority (absolute/authority-form) or Host value; null when neither. */
@@ -295,7 +312,7 @@ export class RequestHead extends MessageHead {
     if (a === undefined) {
       if (this._as >= 0) {
         // haproxy drops the scheme's default port when normalising (verified).
-        const b = this.headers.src!;
+        const b = this.tsrc();
         const sl = this._se - this._ts;
         const def = sl === 4 && eqLower(b, this._ts, L_HTTP) ? 80 : sl === 5 && eqLower(b, this._ts, L_HTTPS) ? 443 : -1;
         a = latin1(b, this._as, this.targetForm === TARGET_ABSOLUTE ? stripDefaultPort(b, this._as, this._ae, def) : this._ae);
@@ -305,6 +322,58 @@ export class RequestHead extends MessageHead {
     }
     return a;
   }
+
+  /**
+   * http-request set-method: `name` must be a token (RFC 9110 §9.1); the
+   * method code follows (HAProxy's find_http_meth(), case-sensitive).
+   * Throws a RangeError otherwise, leaving the request unchanged.
+   */
+  setMethod(name: string): void {
+    if (!isToken(name)) throw new RangeError(`invalid method ${JSON.stringify(name)}`);
+    const code = METHOD_NAMES.indexOf(name);
+    this.methodCode = code > 0 ? code : METH_OTHER;
+    this.method = code > 0 ? METHOD_NAMES[code] : name;
+    this.rewritten = true;
+  }
+
+  /**
+   * http-request set-uri/set-path/set-query...: replaces the request-target.
+   * The new target must be one the parser accepts for this method
+   * (origin-form, absolute-form, `*` for OPTIONS, authority-form for
+   * CONNECT; VCHAR but '#'), else a RangeError is thrown and nothing
+   * changes: HAProxy would forward anything, a request line with a space
+   * or a CTL in it included. target, path, query, pathAndQuery, scheme and
+   * authority then describe the new target; the Host field is not touched.
+   */
+  setTarget(target: string): void {
+    const n = target.length;
+    let ok = n > 0;
+    for (let i = 0; ok && i < n; i++) {
+      const c = target.charCodeAt(i);
+      if (c > 0xff || TARGET[c] !== 1) ok = false;
+    }
+    if (!ok) throw new RangeError(`invalid request-target ${JSON.stringify(target)}`);
+    const b = Buffer.from(target, 'latin1');
+    const form = this.targetForm, ts = this._ts, te = this._te2, ps = this._ps, as = this._as, ae = this._ae, se = this._se;
+    this._ts = 0;
+    this._te2 = n;
+    this._ps = 0;
+    this._as = this._ae = this._se = -1;
+    if (classifyTarget(b, 0, n, this) < 0) {
+      this.targetForm = form; this._ts = ts; this._te2 = te; this._ps = ps; this._as = as; this._ae = ae; this._se = se;
+      throw new RangeError(`invalid request-target ${JSON.stringify(target)} for ${this.method}`);
+    }
+    this._tbuf = b;
+    this._target = target;
+    this._path = this._query = this._authority = undefined;
+    this.rewritten = true;
+  }
+
+  override headersChanged(): void {
+    super.headersChanged();
+    this.hostIndex = this.headers.indexOf('host');
+    if (this._as < 0) this._authority = undefined;
+  }
 }
 
 export class ResponseHead extends MessageHead {
@@ -313,9 +382,38 @@ export class ResponseHead extends MessageHead {
   requestMethod = METH_OTHER;
   _rs = 0;
   _re = 0;
+  /** Reason set by setStatus(), null: the one received. */
+  private _reason: string | null = null;
   get reason(): string {
-    return latin1(this.headers.src!, this._rs, this._re);
+    return this._reason ?? latin1(this.headers.src!, this._rs, this._re);
   }
+
+  /**
+   * http-response set-status: the status line's code and reason change,
+   * nothing else (bodyKind and the framing fields stay as parsed). Made
+   * 204 or 304, a response loses its content-length and body in haproxy
+   * 2.6.12 (its H1 mux, verified): the relay must do that. The reason
+   * must be reason-phrase text (HTAB, SP, VCHAR, obs-text), else a
+   * RangeError is thrown.
+   */
+  setStatus(status: number, reason: string): void {
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status ${status}`);
+    for (let i = 0; i < reason.length; i++) {
+      const c = reason.charCodeAt(i);
+      if (c > 0xff || REASON[c] !== 1) throw new RangeError(`invalid reason phrase ${JSON.stringify(reason)}`);
+    }
+    this.status = status;
+    this._reason = reason;
+  }
+}
+
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff || TOKEN[c] !== 1) return false;
+  }
+  return true;
 }
 
 // Error reporting without allocation on the success path.

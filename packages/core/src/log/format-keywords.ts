@@ -11,6 +11,8 @@
 import { PROXY_SECTIONS, registerKeywords, type KeywordContext, type ParseState } from '../registry';
 import type { ProxyConfig } from '../config/compiled';
 import { compileLogFormat, TCPLOG_FORMAT, HTTPLOG_FORMAT, CLFLOG_FORMAT } from './log-format';
+import { patternFileReader } from '../rules/keywords';
+import { AT_LOG } from '../rules/sample';
 
 /** Where a proxy's format was declared, for messages given after parsing (HAProxy's lfs_file/lfs_line). */
 type Origins = Map<ProxyConfig, { file: string; line: number }>;
@@ -84,7 +86,9 @@ export function finalizeLogFormats(state: ParseState): void {
       p.options.tcplog = true;
       continue;
     }
-    const c = compileLogFormat(p.logFormat, { http: p.mode === 'http', skipSamples: true });
+    // Sample expressions are compiled here, names being known (the worker compiles them again).
+    const env = { proxy: p, proxies: state.proxies, file: patternFileReader(state).read, at: AT_LOG, where: 'log-format' };
+    const c = compileLogFormat(p.logFormat, { http: p.mode === 'http', env });
     if (!c.ok) state.diag.error(where.file, where.line, 'log-format', `failed to parse log-format : ${c.error}.`);
   }
 }

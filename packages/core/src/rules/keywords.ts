@@ -13,6 +13,8 @@ import type { ProxyConfig, RuleSetName } from '../config/compiled';
 import { parseTime } from '../config/args';
 import { RULE_SETS, findAction, actionNames, compileProxyRules } from './rule-set';
 import { conditionStart } from './acl';
+import { compileLogFormat } from '../log/log-format';
+import { AT_HTTP_REQ, AT_LOG } from './sample';
 
 const PROXY: SectionKind[] = ['defaults', 'frontend', 'backend', 'listen'];
 const FE_ONLY: SectionKind[] = ['frontend', 'listen'];
@@ -104,8 +106,22 @@ registerKeywords([
   },
 ]);
 
-/** Reads a pattern or map file once per load (the master; workers get the text). */
-function fileReader(state: ParseState, files: Record<string, string>): (path: string) => string | undefined {
+/**
+ * Reads a pattern or map file once per load (the master; workers get the
+ * text in CompiledConfig.patternFiles). One reader per load, shared by every
+ * place an expression can read a file (rules, log-format...).
+ */
+export function patternFileReader(state: ParseState): { files: Record<string, string>; read(path: string): string | undefined } {
+  let r = state.scratch.get('patternFiles') as { files: Record<string, string>; read(path: string): string | undefined } | undefined;
+  if (r === undefined) {
+    const files: Record<string, string> = {};
+    r = { files, read: fileReader(files) };
+    state.scratch.set('patternFiles', r);
+  }
+  return r;
+}
+
+function fileReader(files: Record<string, string>): (path: string) => string | undefined {
   const missing = new Set<string>();
   return (path) => {
     if (path in files) return files[path];
@@ -128,8 +144,7 @@ function fileReader(state: ParseState, files: Record<string, string>): (path: st
  * pattern files read.
  */
 export function finalizeRules(state: ParseState): Record<string, string> {
-  const files: Record<string, string> = {};
-  const file = fileReader(state, files);
+  const { files, read: file } = patternFileReader(state);
   const diag = state.diag;
   // A named defaults section with rules is used by frontends or by backends, not both.
   const users = new Map<string, { fe: boolean; be: boolean }>();
@@ -170,7 +185,13 @@ export function finalizeRules(state: ParseState): Record<string, string> {
     error: (f: string, l: number, k: string, m: string) => { if (once(f, l, m)) diag.error(f, l, k, m); },
     warn: (f: string, l: number, k: string, m: string) => { if (once(f, l, m)) diag.warn(f, l, k, m); },
   };
-  for (const p of state.proxies) compileProxyRules(p, { proxies: state.proxies, file, userlists }, report);
+  for (const p of state.proxies) {
+    compileProxyRules(p, { proxies: state.proxies, file, userlists }, report);
+    if (p.uniqueIdFormat !== null && p.cap.fe) {
+      const c = compileLogFormat(p.uniqueIdFormat, { http: true, env: { proxy: p, proxies: state.proxies, file, userlists, at: AT_HTTP_REQ | AT_LOG, where: 'unique-id-format' } });
+      if (!c.ok) report.error(p.file, p.line, 'unique-id-format', `proxy '${p.name}': failed to parse unique-id-format : ${c.error}`);
+    }
+  }
   // A named defaults section nobody uses still gets its lines checked.
   for (const d of state.defaults) if (d.acls.length + d.rules.length > 0) compileProxyRules(d, { proxies: state.proxies, file, userlists }, report);
   return files;
