@@ -97,7 +97,7 @@ describe('content switching', () => {
     const hw = await httpOrigin('WEB');
     const ho = await httpOrigin('OTHER');
     servers.push(oa.server, ob.server, od.server, ssh.server, web.server, other.server, hs.server, hw.server, ho.server);
-    ports = await freePorts(5);
+    ports = await freePorts(8);
     writeFileSync(join(dir, 'admins.lst'), '# admin paths\n/admin\n/ops\n');
     const cfg = writeConfig(dir, `
 defaults
@@ -135,6 +135,22 @@ frontend guarded
   tcp-request connection reject if { src 127.0.0.0/8 } !{ dst_port 1 }
   default_backend other
 
+frontend sess
+  mode tcp
+  bind 127.0.0.1:${ports[5]}
+  tcp-request session reject if { dst_port ${ports[5]} }
+  default_backend other
+
+frontend resp
+  mode tcp
+  bind 127.0.0.1:${ports[6]}
+  default_backend filtered
+
+frontend resp_rej
+  mode tcp
+  bind 127.0.0.1:${ports[7]}
+  default_backend filtered_rej
+
 frontend www
   mode http
   bind 127.0.0.1:${ports[3]}
@@ -165,6 +181,17 @@ backend ssh
 backend web
   server s 127.0.0.1:${web.port}
 backend other
+  server s 127.0.0.1:${other.port}
+backend filtered
+  mode tcp
+  tcp-response inspect-delay 2s
+  tcp-response content reject if { res.payload(0,3) -m bin 424144 }
+  tcp-response content accept if { res.len ge 3 }
+  server s 127.0.0.1:${other.port}
+backend filtered_rej
+  mode tcp
+  tcp-response inspect-delay 2s
+  tcp-response content reject if { res.payload(0,5) -m bin 4f54484552 }
   server s 127.0.0.1:${other.port}
 backend h_ssh
   mode http
@@ -258,6 +285,20 @@ backend h_other
     // Not logged (HAProxy logs nothing for tcp-request connection rejects).
     await new Promise(r => setTimeout(r, 200));
     assert.doesNotMatch(master.stdout.slice(mark), / guarded /);
+  });
+
+  it('tcp-request session reject closes the session without a log line', async () => {
+    const mark = logMark(master);
+    const out = await within(rawExchange(ports[5], 'ping').catch((e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? '' : Promise.reject(e))), 5000, 'session reject');
+    assert.equal(out, '');
+    await new Promise(r => setTimeout(r, 200));
+    assert.doesNotMatch(master.stdout.slice(mark), / sess /);
+  });
+
+  it('tcp-response content: the first server bytes are held until a rule decides; a reject closes both sides', async () => {
+    assert.equal(await within(rawExchange(ports[6], 'abc'), 5000, 'accepted'), 'OTHER:abc');
+    const refused = await within(rawExchange(ports[7], 'abc').catch((e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? '' : Promise.reject(e))), 5000, 'refused');
+    assert.equal(refused, '');
   });
 
   it('HTTP use_backend on named ACLs (several lines ORed, -f file), anonymous ACLs, || and !', async () => {

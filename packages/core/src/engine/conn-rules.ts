@@ -48,3 +48,17 @@ export function acceptConnection(fe: ProxyRuntime, engine: RuleHost['engine'], h
   else h.close();
   return false;
 }
+
+/**
+ * `tcp-request session` rules, once the session exists (after the TLS
+ * handshake and the PROXY header, before any stream processing). False when
+ * a rule rejected it: the caller closes without a log line, counted in the
+ * frontend's denied sessions (`dses`), as HAProxy does.
+ */
+export function acceptSession(host: RuleHost): boolean {
+  const fe = host.fe;
+  const v = runRules(fe.rules!.tcpReqSess, host, true);
+  if (v === ACT_CONTINUE || v === ACT_STOP) return true;
+  fe.fe!.dses++;
+  return false;
+}

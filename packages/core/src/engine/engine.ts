@@ -239,7 +239,7 @@ export class Engine implements ListenerHost {
     // dontlognull: HAProxy 2.6 skips a stream whose client sent nothing
     // (req.total == 0), even when the server sent a banner.
     const fmt = this.logFormats[fe.index];
-    if (fmt !== null && this.hasLog(fe) && !(fe.cfg.options.dontlognull && st.bytesIn === 0)) {
+    if (fmt !== null && this.hasLog(fe) && !st.silent && !(fe.cfg.options.dontlognull && st.bytesIn === 0)) {
       this.log(fe, LOG_INFO, renderLogFormat(fmt, this.streamRecord(st), st));
     }
     this.sessionEnded(fe, l);

@@ -59,6 +59,7 @@ import { RequestExtras, analyseRequest, analyseResponse, restrictRequest, finish
 import { runRules, pickBackend, ACT_CONTINUE, ACT_STOP, ACT_DENY, ACT_TARPIT, ACT_DONE, ACT_ABORT, type RuleHost, type Rule } from '../rules/rule-set';
 import type { VarScopes, TlsView, Sample } from '../rules/sample';
 import { buildReply, type HttpReplySpec } from '../http/reply';
+import { acceptSession } from './conn-rules';
 import { countStatus } from '../stats/counters';
 
 const kStream = Symbol('switchyard.http.stream');
@@ -246,6 +247,8 @@ export class HttpStream implements RuleHost {
   }
 
   start(): void {
+    const r = this.fe.rules;
+    if (r !== null && r.tcpReqSess.length > 0 && !acceptSession(this)) return this.close();
     this.waitRequest(true);
   }
 

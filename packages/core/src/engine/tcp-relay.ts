@@ -22,6 +22,7 @@ import { connectToServer, planRetry } from './server-connect';
 import type { TlsInfo } from '../tls/accept';
 import { proxyHeaderOf } from './listener';
 import type { RuleHost } from '../rules/rule-set';
+import { acceptSession } from './conn-rules';
 import { runRules, pickBackend, yieldAt, ACT_CONTINUE, ACT_STOP, ACT_YIELD } from '../rules/rule-set';
 import type { VarScopes, TlsView } from '../rules/sample';
 import type { RequestHead, ResponseHead } from '../http/h1';
@@ -127,6 +128,11 @@ export class TcpStream implements RuleHost {
 
   start(): void {
     const r = this.fe.rules;
+    if (r !== null && r.tcpReqSess.length > 0 && !acceptSession(this)) {
+      // Rejected session: closed without a log line (HAProxy's denied_sess).
+      this.silent = true;
+      return this.close();
+    }
     // tcp-request content rules read the client's first bytes before a
     // backend is chosen (HAProxy's tcp_inspect_request analyser).
     if (r !== null && r.tcpReqCnt.length > 0) return this.inspectStart();
@@ -135,6 +141,8 @@ export class TcpStream implements RuleHost {
 
   /* ---------------- content inspection and switching ---------------- */
 
+  /** Not logged (a tcp-request session reject). */
+  silent = false;
   /** Waiting for client bytes under `tcp-request inspect-delay`. */
   private inspecting = false;
   /** The inspect delay expired: rules decide with what is there. */
@@ -261,7 +269,7 @@ export class TcpStream implements RuleHost {
   dstIp(): string { return this.destination().address; }
   dstPort(): number { return this.destination().port; }
   reqPayload(): Buffer | null { return this.early; }
-  resPayload(): Buffer | null { return null; }
+  resPayload(): Buffer | null { return this.resHeld; }
   tlsView(): TlsView | null { return this.tls; }
   reqBody(): Buffer | null { return null; }
   logRecord(): LogRecord { return this.engine.streamRecord(this); }
@@ -315,6 +323,8 @@ export class TcpStream implements RuleHost {
     this.client.last = this.server.last = now;
     this.setTimeout(this.client, tunnel || fe.client);
     this.setTimeout(this.server, tunnel || be.server);
+    const br = this.be!.rules;
+    if (br !== null && br.tcpResCnt.length > 0) this.resInspectStart();
     srvH.readStart();
     const cli = this.client;
     if (!cli.eof) cli.handle!.readStart();
@@ -350,8 +360,10 @@ export class TcpStream implements RuleHost {
   /* ---------------- data ---------------- */
 
   /** Client bytes held before the server connection existed. */
-  private forwardEarly(buf: Buffer): void {
-    const to = this.server;
+  private forwardEarly(buf: Buffer): void { this.forwardHeld(this.server, buf); }
+
+  /** Bytes held for inspection (tcp-request / tcp-response content), counted on arrival: sent as they are. */
+  private forwardHeld(to: Side, buf: Buffer): void {
     const h = to.handle;
     if (!h || to.shut) return;
     const req = new WriteWrap() as WriteReq;
@@ -364,8 +376,51 @@ export class TcpStream implements RuleHost {
     if (lastWriteWasAsync()) {
       req.buffer = buf;
       to.pending++;
-      if (!this.client.paused) { this.client.paused = true; this.client.handle?.readStop(); }
+      const from = to.other;
+      if (!from.paused) { from.paused = true; from.handle?.readStop(); }
     }
+  }
+
+  /* ---------------- tcp-response content ---------------- */
+
+  /** Holding server bytes for the backend's tcp-response content rules. */
+  private resInspecting = false;
+  private resHeld: Buffer | null = null;
+  private resExpired = false;
+  private resTimer: NodeJS.Timeout | null = null;
+  private resRuleAt = 0;
+
+  private resInspectStart(): void {
+    this.resInspecting = true;
+    const d = this.be!.cfg.resInspectDelay;
+    if (d > 0) this.resTimer = setTimeout(onResInspectTimer, d, this);
+    else this.resExpired = true;
+  }
+
+  resInspectTimeout(): void {
+    this.resTimer = null;
+    if (this.finished || !this.resInspecting) return;
+    this.resExpired = true;
+    this.resInspect();
+  }
+
+  /** Runs the rules on what the server sent so far; forwards it once accepted. */
+  private resInspect(): void {
+    const final = this.resExpired || this.server.eof || (this.resHeld !== null && this.resHeld.length >= this.engine.cfg.global.bufsize);
+    const v = runRules(this.be!.rules!.tcpResCnt, this, final, this.resRuleAt);
+    if (v === ACT_YIELD) { this.resRuleAt = yieldAt; return; }
+    this.resInspecting = false;
+    if (this.resTimer) { clearTimeout(this.resTimer); this.resTimer = null; }
+    if (v !== ACT_CONTINUE && v !== ACT_STOP) {
+      // tcp-response content reject: both sides closed, logged `PD`.
+      this.be!.be!.dresp++;
+      this.fe.fe!.dresp++;
+      this.setTerm('P', 'D');
+      return this.close();
+    }
+    const b = this.resHeld;
+    this.resHeld = null;
+    if (b !== null) this.forwardHeld(this.client, b);
   }
 
   /** Bytes read from `from`: forward them to the other side. */
@@ -392,6 +447,10 @@ export class TcpStream implements RuleHost {
       this.fe.fe!.bout += n;
       this.be!.be!.bout += n;
       this.srv!.counters.bout += n;
+    }
+    if (this.resInspecting && !from.isClient) {
+      this.resHeld = this.resHeld === null ? buf : Buffer.concat([this.resHeld, buf]);
+      return this.resInspect();
     }
     const h = to.handle;
     if (!h || to.shut) return;
@@ -438,6 +497,13 @@ export class TcpStream implements RuleHost {
       from.handle?.readStop();
       if (this.inspecting) this.inspect();
       return;
+    }
+    if (this.resInspecting && !from.isClient) {
+      from.eof = true;
+      from.handle?.readStop();
+      this.resInspect();
+      if (this.resInspecting || this.finished) return;
+      from.eof = false; // decided: pass the FIN on below
     }
     from.eof = true;
     from.handle?.readStop();
@@ -560,6 +626,7 @@ export class TcpStream implements RuleHost {
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     if (this.turnaround) { clearTimeout(this.turnaround); this.turnaround = null; }
     if (this.inspectTimer) { clearTimeout(this.inspectTimer); this.inspectTimer = null; }
+    if (this.resTimer) { clearTimeout(this.resTimer); this.resTimer = null; }
     // Backend and server slots are released before the log line, frontend
     // ones after it (engine.streamEnded): HAProxy 2.6 logs a lone stream as
     // `1/1/0/0/0` (%ac and %fc count it, %bc and %sc no longer do).
@@ -599,4 +666,5 @@ function onShutdown(this: ShutdownReq, _status: number): void {
 
 function onTurnaround(st: TcpStream): void { st.retryNow(); }
 function onInspectTimer(st: TcpStream): void { st.inspectTimeout(); }
+function onResInspectTimer(st: TcpStream): void { st.resInspectTimeout(); }
 function onSideTimer(side: Side): void { side.stream.sideTimer(side); }

@@ -284,7 +284,19 @@ registerFetches([
   {
     // res.len / res.payload for tcp-response content.
     name: 'res.len', out: T_SINT, use: USE_L6RES,
-    fetch(smp, c) { const b = c.resPayload(); return smp.setInt(b === null ? 0 : b.length); },
+    fetch(smp, c) { const b = c.resPayload(); smp.flags |= F_MAY_CHANGE; return smp.setInt(b === null ? 0 : b.length); },
+  },
+  {
+    name: 'res.payload', out: T_BIN, use: USE_L6RES, args: [{ kind: 'sint' }, { kind: 'sint' }],
+    check(args) { if ((args[0] as number) < 0 || (args[1] as number) < 0) return 'offset and length must be positive'; },
+    fetch(smp, c, args) {
+      const b = c.resPayload();
+      const off = args[0] as number, len = args[1] as number;
+      if (b === null) { smp.flags |= F_MAY_CHANGE; return false; }
+      if (len === 0) { smp.flags |= F_MAY_CHANGE; return off <= b.length ? smp.setBin(b.subarray(off)) : false; }
+      if (b.length < off + len) { smp.flags |= F_MAY_CHANGE; return false; }
+      return smp.setBin(b.subarray(off, off + len));
+    },
   },
 ]);
 

@@ -169,6 +169,9 @@ export function finalizeRules(state: ParseState): Record<string, string> {
         p.rules = p.rules.filter(r => !RULE_SETS[r.set].http);
       }
     }
+    if (p.mode === 'http') {
+      for (const r of p.rules) if (r.set === 'tcp-response content') diag.error(r.file, r.line, r.set, `'tcp-response content' rules in 'mode http' are not supported by Switchyard yet (proxy '${p.name}'); use http-response rules`);
+    }
     if (!p.cap.fe) p.rules = p.rules.filter(r => RULE_SETS[r.set].be);
     if (!p.cap.be) p.rules = p.rules.filter(r => RULE_SETS[r.set].fe);
   }
