@@ -58,6 +58,8 @@ describe('HTTP rules', () => {
   before(async () => {
     const ssl = (...args: string[]): string => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }).toString();
     ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.key', '-out', 'k.crt', '-days', '30', '-subj', '/CN=www.example');
+    writeFileSync(join(dir, '403.http'), 'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 11\r\n\r\nsite denied');
+    writeFileSync(join(dir, '404.http'), 'HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nsite gone');
     writeFileSync(join(dir, 'k.pem'), readFileSync(join(dir, 'k.crt'), 'latin1') + readFileSync(join(dir, 'k.key'), 'latin1'));
     origin = http.createServer((req, res) => {
       seen.push({ method: req.method!, url: req.url!, headers: req.headers, raw: req.rawHeaders });
@@ -113,7 +115,16 @@ frontend fe
 frontend nosrv
   bind 127.0.0.1:${ports[2]}
   http-after-response set-header X-After-Error yes
+  errorfiles site 403
+  http-error status 429 content-type text/plain string "calm down" hdr Retry-After 10
+  http-request deny if { path /denied }
+  http-request deny deny_status 429 if { path /slow }
+  http-request deny deny_status 404 if { path /gone }
   default_backend empty
+
+http-errors site
+  errorfile 403 ${dir}/403.http
+  errorfile 404 ${dir}/404.http
 
 backend be
   server s 127.0.0.1:${o}
@@ -229,6 +240,17 @@ backend empty
     await within(new Promise(r => s.on('close', r)), 5000, 'response');
     const line = await waitForLog(master, port, { from: mark });
     assert.match(line, / 200 ---- who=alice method=GET$/);
+  });
+
+  it('http-errors sections, errorfiles with a code list, http-error status with a string body and a header', async () => {
+    const d = await within(send(ports[2], GET('/denied')), 5000, 'site 403');
+    assert.deepEqual([d.status, d.body], [403, 'site denied']);
+    const slow = await within(send(ports[2], GET('/slow')), 5000, 'http-error 429');
+    assert.deepEqual([slow.status, slow.body, header(slow, 'retry-after'), header(slow, 'content-type')], [429, 'calm down', '10', 'text/plain']);
+    // 404 was not imported (errorfiles site 403): HAProxy's own page.
+    const gone = await within(send(ports[2], GET('/gone')), 5000, 'builtin 404');
+    assert.equal(gone.status, 404);
+    assert.match(gone.body, /404 Not Found/);
   });
 
   it('http-after-response also runs on a 503 the proxy generates', async () => {

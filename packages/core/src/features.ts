@@ -10,6 +10,7 @@ import './backend/server-pool';
 import './log/keywords';
 import './log/format-keywords';
 import './http/errorfile-keywords';
+import './http/http-errors';
 import './http/http-keywords';
 import './http/forwarding';
 import './http/restrict-hdr-names';

@@ -8,7 +8,7 @@
 import type { Diagnostics } from './config/diagnostics';
 import type { GlobalConfig, ProxyConfig } from './config/compiled';
 
-export type SectionKind = 'global' | 'defaults' | 'frontend' | 'backend' | 'listen';
+export type SectionKind = 'global' | 'defaults' | 'frontend' | 'backend' | 'listen' | 'http-errors';
 export const PROXY_SECTIONS: readonly SectionKind[] = ['defaults', 'frontend', 'backend', 'listen'];
 
 /** Parse-time state shared by every keyword handler of one configuration load. */
@@ -54,6 +54,11 @@ export interface SectionDef {
   name: SectionKind;
   /** Called with the section header's words; returns nothing, errors go to diag. */
   open(state: ParseState, args: string[], file: string, line: number): ProxyConfig | undefined;
+  /**
+   * A section that is not a proxy (http-errors): its keywords run without
+   * one; `open` returns false when the header is invalid (lines skipped).
+   */
+  proxyless?: (state: ParseState, args: string[], file: string, line: number) => boolean;
 }
 
 const keywords = new Map<string, KeywordDef>();

@@ -252,7 +252,7 @@ test('reply argument errors (haproxy messages)', () => {
   ];
   for (const [words, msg] of cases) assert.equal(parseError('http-request', words, files), `'http-request ${words[0]}' : ${msg}`, words.join(' '));
   assert.match(parseError('http-request', ['return', 'errorfile', '/bad.http'], files)!, /'\/bad\.http': unable to parse headers/);
-  assert.match(parseError('http-request', ['return', 'errorfiles', 'site'])!, /http-errors sections are not supported by Switchyard yet/);
+  assert.match(parseError('http-request', ['return', 'errorfiles', 'site'])!, /in a rule's reply is not supported by Switchyard yet/);
 });
 
 test('reply warnings: ignored content-type and hdr (haproxy texts)', () => {

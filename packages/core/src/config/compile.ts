@@ -17,12 +17,14 @@ import { compileHttpLimits } from '../http/tune-keywords';
 import { finalizeBindSsl } from '../tls/bind-ssl';
 import { finalizeServerSsl } from '../tls/server-ssl';
 import { finalizeRules } from '../rules/keywords';
+import { finalizeHttpErrors } from '../http/http-errors';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
   const g = state.global;
   if (g.maxconn === 0) g.maxconn = defaultMaxconn();
   compileHttpLimits(state);
+  finalizeHttpErrors(state);
   finalizeBindSsl(state);
   finalizeServerSsl(state);
 

@@ -60,6 +60,11 @@ export function parseLines(lines: LineLike[], state: ParseState): void {
     if (sec) {
       section = sec.name;
       skipSection = false;
+      if (sec.proxyless) {
+        proxy = undefined;
+        skipSection = !sec.proxyless(state, words.slice(1), l.file, l.line);
+        continue;
+      }
       proxy = sec.open(state, words.slice(1), l.file, l.line);
       if (section !== 'global' && proxy === undefined) skipSection = true;
       continue;

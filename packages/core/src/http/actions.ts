@@ -384,7 +384,7 @@ function parseReply(a: readonly string[], from: number, defStatus: number, env: 
       const v = a[i + 1];
       switch (w) {
         case 'errorfiles':
-          return `'errorfiles ${v}' : http-errors sections are not supported by Switchyard yet`;
+          return `'errorfiles ${v}' in a rule's reply is not supported by Switchyard yet (use 'errorfiles' or 'http-error' in the proxy, then 'default-errorfiles' here)`;
         case 'errorfile': {
           const text = env.file(v);
           if (text === undefined) return `error opening file '${v}'`;

@@ -17,12 +17,13 @@
  */
 import { registerKeywords, PROXY_SECTIONS } from '../registry';
 import { loadErrorFile, ERROR_STATUSES, type ValidateResult } from './errors';
+import { sectionErrorfile } from './http-errors';
 
 const USAGE = 'errorfile <code> <file>';
 
 registerKeywords([
   {
-    name: 'errorfile', sections: PROXY_SECTIONS,
+    name: 'errorfile', sections: [...PROXY_SECTIONS, 'http-errors'],
     usage: `${USAGE}  send the HTTP response held in <file> instead of HAProxy's page for <code> (/dev/null: send nothing)`,
     parse(ctx) {
       const [codeText, path] = ctx.args;
@@ -41,6 +42,7 @@ registerKeywords([
       // Checked against tune.bufsize as set so far, as HAProxy does (global comes first).
       if (!r) loaded.set(path, r = loadErrorFile(path, ctx.state.global.bufsize));
       if (!r.ok) return ctx.error(r.reason);
+      if (ctx.section === 'http-errors') return sectionErrorfile(ctx, code, r.bytes);
       const px = ctx.proxy!;
       (px.errorFiles ??= {})[code] = r.bytes.toString('latin1');
     },
