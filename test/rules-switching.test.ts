@@ -97,7 +97,7 @@ describe('content switching', () => {
     const hw = await httpOrigin('WEB');
     const ho = await httpOrigin('OTHER');
     servers.push(oa.server, ob.server, od.server, ssh.server, web.server, other.server, hs.server, hw.server, ho.server);
-    ports = await freePorts(8);
+    ports = await freePorts(9);
     writeFileSync(join(dir, 'admins.lst'), '# admin paths\n/admin\n/ops\n');
     const cfg = writeConfig(dir, `
 defaults
@@ -134,6 +134,12 @@ frontend guarded
   bind 127.0.0.1:${ports[2]}
   tcp-request connection reject if { src 127.0.0.0/8 } !{ dst_port 1 }
   default_backend other
+
+frontend dyn
+  mode http
+  bind 127.0.0.1:${ports[8]}
+  use_backend h_%[req.hdr(x-to),lower] if { req.hdr(x-to) -m found }
+  default_backend pair
 
 frontend sess
   mode tcp
@@ -193,6 +199,12 @@ backend filtered_rej
   tcp-response inspect-delay 2s
   tcp-response content reject if { res.payload(0,5) -m bin 4f54484552 }
   server s 127.0.0.1:${other.port}
+backend pair
+  mode http
+  use-server two if { req.hdr(x-srv) two }
+  use-server %[req.hdr(x-name)] if { req.hdr(x-name) -m found }
+  server one 127.0.0.1:${hw.port}
+  server two 127.0.0.1:${ho.port} weight 0
 backend h_ssh
   mode http
   server s 127.0.0.1:${hs.port}
@@ -285,6 +297,19 @@ backend h_other
     // Not logged (HAProxy logs nothing for tcp-request connection rejects).
     await new Promise(r => setTimeout(r, 200));
     assert.doesNotMatch(master.stdout.slice(mark), / guarded /);
+  });
+
+  it('use_backend with a log-format name; use-server (static, log-format, a weight-0 server)', async () => {
+    const body = async (extra: string): Promise<string> => {
+      const out = await within(rawExchange(ports[8], `GET /d HTTP/1.1\r\nHost: a\r\n${extra}Connection: close\r\n\r\n`), 5000, extra);
+      return out.slice(out.indexOf('\r\n\r\n') + 4).split(':')[0];
+    };
+    assert.equal(await body('X-To: SSH\r\n'), 'SSH', 'h_ssh from the header, lower-cased');
+    assert.equal(await body('X-To: nowhere\r\n'), 'WEB', 'no such backend: default_backend (pair, server one)');
+    assert.equal(await body(''), 'WEB', 'load balancing skips the weight-0 server');
+    assert.equal(await body('X-Srv: two\r\n'), 'OTHER', 'use-server picks it');
+    assert.equal(await body('X-Name: two\r\n'), 'OTHER', 'use-server with a log-format name');
+    assert.equal(await body('X-Name: nope\r\n'), 'WEB', 'unknown server name: load balancing');
   });
 
   it('tcp-request session reject closes the session without a log line', async () => {

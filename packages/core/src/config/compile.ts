@@ -42,6 +42,8 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
         else checkModes(p, be, state, p.file, p.line, 'default_backend');
       }
       for (const u of p.useBackends) {
+        // A log-format name (`use_backend be_%[req.hdr(host)]`) is looked up per request.
+        if (u.backend.includes('%')) continue;
         const be = byName(u.backend, true);
         if (!be) diag.error(u.file, u.line, 'use_backend', `proxy '${p.name}': unable to find required use_backend '${u.backend}'`);
         else checkModes(p, be, state, u.file, u.line, 'use_backend');

@@ -167,6 +167,8 @@ export interface ProxyConfig extends SourceRef {
   defaultBackend: string | null;
   /** `use_backend` lines in order (rules/rule-set.ts). */
   useBackends: SwitchSource[];
+  /** `use-server` lines in order (backends; rules/rule-set.ts). */
+  useServers: UseServerSource[];
   /** `acl` lines, in order, the inherited defaults' first (rules/acl.ts). */
   acls: AclSource[];
   /** tcp-request/tcp-response/http-request/http-response/http-after-response lines, in order (rules/rule-set.ts). */
@@ -241,6 +243,14 @@ export interface SwitchSource extends SourceRef {
   backend: string;
   /** From 'if'/'unless' on; null when unconditional. */
   cond: string[] | null;
+  aclCount: number;
+}
+
+/** `use-server <server> if|unless <cond>` as written. */
+export interface UseServerSource extends SourceRef {
+  /** Server name, or a log-format resolving to one. */
+  server: string;
+  cond: string[];
   aclCount: number;
 }
 

@@ -56,7 +56,7 @@ import type { HeaderList } from '../http/headers';
 import { earlyErrorResponse, errorReplyFor } from '../http/errors';
 import type { LogRecord } from '../log/log-format';
 import { RequestExtras, analyseRequest, analyseResponse, restrictRequest, finishRequest, monitorReply, logExtras, REQ_MONITOR } from '../http/analysers';
-import { runRules, pickBackend, ACT_CONTINUE, ACT_STOP, ACT_DENY, ACT_TARPIT, ACT_DONE, ACT_ABORT, type RuleHost, type Rule } from '../rules/rule-set';
+import { runRules, pickBackend, pickUseServer, ACT_CONTINUE, ACT_STOP, ACT_DENY, ACT_TARPIT, ACT_DONE, ACT_ABORT, type RuleHost, type Rule } from '../rules/rule-set';
 import type { VarScopes, TlsView, Sample } from '../rules/sample';
 import { buildReply, type HttpReplySpec } from '../http/reply';
 import { acceptSession } from './conn-rules';
@@ -676,7 +676,8 @@ export class HttpStream implements RuleHost {
     if (be.beconn > c.smax) c.smax = be.beconn;
     c.scur = be.beconn;
     this.attemptsLeft = be.cfg.retries + 1;
-    const srv = be.pickServer();
+    const br = be.rules;
+    const srv = (br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null) ?? be.pickServer();
     if (!srv) return this.errorReply(503, 'S', 'C');
     this.assignedAt = Date.now();
     this.assign(srv);

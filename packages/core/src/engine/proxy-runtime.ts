@@ -158,7 +158,7 @@ export function buildRuntime(cfg: CompiledConfig, states: ServerStateTable | und
   const quiet = { error(): void { /* validated by the master */ }, warn(): void { /* reported by the master */ } };
   for (const p of proxies) {
     const c = p.cfg;
-    if (c.acls.length + c.rules.length + c.useBackends.length === 0) continue;
+    if (c.acls.length + c.rules.length + c.useBackends.length + c.useServers.length === 0) continue;
     p.rules = compileProxyRules(c, base, quiet);
   }
   return proxies;

@@ -23,7 +23,7 @@ import type { TlsInfo } from '../tls/accept';
 import { proxyHeaderOf } from './listener';
 import type { RuleHost } from '../rules/rule-set';
 import { acceptSession } from './conn-rules';
-import { runRules, pickBackend, yieldAt, ACT_CONTINUE, ACT_STOP, ACT_YIELD } from '../rules/rule-set';
+import { runRules, pickBackend, pickUseServer, yieldAt, ACT_CONTINUE, ACT_STOP, ACT_YIELD } from '../rules/rule-set';
 import type { VarScopes, TlsView } from '../rules/sample';
 import type { RequestHead, ResponseHead } from '../http/h1';
 import type { LogRecord } from '../log/log-format';
@@ -228,7 +228,8 @@ export class TcpStream implements RuleHost {
     if (be.beconn > c.smax) c.smax = be.beconn;
     c.scur = be.beconn;
     if (this.early !== null) { c.bin += this.early.length; }
-    const srv = be.pickServer();
+    const br = be.rules;
+    const srv = (br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null) ?? be.pickServer();
     // No usable server: Tw stays -1, as HAProxy logs `<NOSRV> -1/-1/Tt … SC`.
     if (!srv) return this.abort('S', 'C');
     this.tw = Date.now() - this.acceptTime;

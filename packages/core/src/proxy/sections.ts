@@ -28,6 +28,7 @@ export function newProxyConfig(name: string, file: string, line: number): ProxyC
     binds: [],
     defaultBackend: null,
     useBackends: [],
+    useServers: [],
     acls: [],
     rules: [],
     inspectDelay: 0,
@@ -59,7 +60,7 @@ function fromDefaults(def: ProxyConfig | undefined, name: string, file: string, 
   if (!def) return newProxyConfig(name, file, line);
   const p = structuredClone(def);
   p.name = name; p.file = file; p.line = line; p.id = 0; p.forcedId = false;
-  p.binds = []; p.servers = []; p.useBackends = []; p.defaultBackend = def.defaultBackend;
+  p.binds = []; p.servers = []; p.useBackends = []; p.useServers = []; p.defaultBackend = def.defaultBackend;
   // ACLs and rules of a named defaults section stay in its own namespace
   // (rules/rule-set.ts): they are evaluated first and see only its ACLs.
   for (const a of p.acls) if (a.origin === '') a.origin = def.name;

@@ -36,6 +36,11 @@ export interface ServerRuntimeState {
 }
 
 /** A server is eligible for new traffic from the load balancer. */
+/** Up and not in maintenance, whatever its weight (use-server may pick a weight-0 server). */
+export function serverUp(s: ServerRuntimeState): boolean {
+  return (s.admin & ADMF_MAINT) === 0 && s.op !== SRV_ST_STOPPED;
+}
+
 export function serverUsable(s: ServerRuntimeState): boolean {
   return (s.admin & (ADMF_MAINT | ADMF_DRAIN)) === 0 && s.op !== SRV_ST_STOPPED && s.uweight > 0;
 }

@@ -79,6 +79,16 @@ registerKeywords([
       p.useBackends.push({ file: ctx.file, line: ctx.line, backend: a[0], cond: a.length > 1 ? a.slice(1) : null, aclCount: sameOriginAcls(p) });
     },
   },
+  {
+    name: 'use-server', sections: ['backend', 'listen'], usage: 'use-server <server> { if | unless } <condition>',
+    parse(ctx) {
+      const a = ctx.args;
+      if (a.length === 0) return ctx.error(`'use-server' expects a server name`);
+      if (a[1] !== 'if' && a[1] !== 'unless') return ctx.error(`'use-server' requires either 'if' or 'unless' followed by a condition`);
+      const p = ctx.proxy!;
+      p.useServers.push({ file: ctx.file, line: ctx.line, server: a[0], cond: a.slice(1), aclCount: sameOriginAcls(p) });
+    },
+  },
   ruleKeyword('tcp-request connection'),
   ruleKeyword('tcp-request session'),
   ruleKeyword('tcp-request content'),

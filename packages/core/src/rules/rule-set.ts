@@ -18,10 +18,11 @@
  * twice.
  */
 import type { ProxyConfig } from '../config/compiled';
-import type { ProxyRuntime } from '../engine/proxy-runtime';
-import type { LogRecord } from '../log/log-format';
+import type { ProxyRuntime, ServerRuntime } from '../engine/proxy-runtime';
+import { serverUp } from '../proxy/server-state';
+import { compileLogFormat, renderLogFormat, EMPTY_LOG_RECORD, type LogRecord, type CompiledLogFormat } from '../log/log-format';
 import { type CompileEnv, type SampleContext, AT_ANY, AT_CONN, AT_SESS, AT_REQ_CNT, AT_HTTP_REQ, AT_RES_CNT, AT_HTTP_RES, AT_AFTER_RES } from './sample';
-import { AclScope, type Condition, parseCondition, conditionStart, ACL_MISS, ACL_FAIL } from './acl';
+import { AclScope, type Condition, parseCondition, conditionStart, ACL_MISS, ACL_FAIL, ACL_PASS } from './acl';
 
 import type { RuleSetName, RuleSource, SwitchSource, AclSource } from '../config/compiled';
 export type { RuleSetName, RuleSource, SwitchSource, AclSource };
@@ -124,12 +125,27 @@ export class Rule {
   ) {}
 }
 
-/** A `use_backend` compiled; `backend` is resolved by the worker (null in the master). */
+/**
+ * A `use_backend` compiled; `backend` is resolved by the worker (null in
+ * the master). A name holding '%' is a log-format (`fmt`) rendered per
+ * request and looked up among the backends (`byName`).
+ */
 export class SwitchRule {
   constructor(
     readonly name: string,
     readonly cond: Condition | null,
     public backend: ProxyRuntime | null,
+    readonly fmt: CompiledLogFormat | null = null,
+    readonly byName: ReadonlyMap<string, ProxyRuntime> | null = null,
+  ) {}
+}
+
+/** A `use-server` compiled; the server (or the names, for a log-format) resolved by the worker. */
+export class ServerRule {
+  constructor(
+    readonly cond: Condition,
+    readonly server: ServerRuntime | null,
+    readonly fmt: CompiledLogFormat | null = null,
   ) {}
 }
 
@@ -143,6 +159,7 @@ export class ProxyRules {
   readonly httpRes: Rule[] = [];
   readonly httpAfterRes: Rule[] = [];
   readonly switching: SwitchRule[] = [];
+  readonly useServers: ServerRule[] = [];
 
   list(set: RuleSetName): Rule[] {
     switch (set) {
@@ -158,7 +175,7 @@ export class ProxyRules {
 
   get empty(): boolean {
     return this.tcpReqConn.length + this.tcpReqSess.length + this.tcpReqCnt.length + this.tcpResCnt.length +
-      this.httpReq.length + this.httpRes.length + this.httpAfterRes.length + this.switching.length === 0;
+      this.httpReq.length + this.httpRes.length + this.httpAfterRes.length + this.switching.length + this.useServers.length === 0;
   }
 }
 
@@ -232,9 +249,49 @@ export function compileProxyRules(p: ProxyConfig, base: RuleCompileBase, report:
       if (typeof c === 'string') { report.error(u.file, u.line, 'use_backend', `error detected while parsing switching rule : ${c}`); continue; }
       cond = c;
     }
+    if (u.backend.includes('%')) {
+      const f = compileLogFormat(u.backend, { http: p.mode === 'http', rule: true, env: envFor(switchAt, 'use_backend') });
+      if (!f.ok) { report.error(u.file, u.line, 'use_backend', `invalid backend name format '${u.backend}' : ${f.error}`); continue; }
+      out.switching.push(new SwitchRule(u.backend, cond, null, f.fmt, base.runtime ?? null));
+      continue;
+    }
     out.switching.push(new SwitchRule(u.backend, cond, base.runtime?.get(u.backend) ?? null));
   }
+  const srvAt = p.mode === 'http' ? AT_HTTP_REQ : AT_REQ_CNT;
+  for (const u of p.useServers) {
+    const c = parseCondition(u.cond, scopeFor(''), u.aclCount, envFor(srvAt, 'use-server'), (m) => report.warn(u.file, u.line, 'use-server', m));
+    if (typeof c === 'string') { report.error(u.file, u.line, 'use-server', `error detected while parsing switching rule : ${c}`); continue; }
+    if (u.server.includes('%')) {
+      const f = compileLogFormat(u.server, { http: p.mode === 'http', rule: true, env: envFor(srvAt, 'use-server') });
+      if (!f.ok) { report.error(u.file, u.line, 'use-server', `invalid server name format '${u.server}' : ${f.error}`); continue; }
+      out.useServers.push(new ServerRule(c, null, f.fmt));
+      continue;
+    }
+    if (!p.servers.some(s => s.name === u.server)) { report.error(u.file, u.line, 'use-server', `unable to find server '${u.server}' in backend '${p.name}'`); continue; }
+    const rt = base.runtime?.get(p.name);
+    out.useServers.push(new ServerRule(c, rt?.servers.find(s => s.cfg.name === u.server) ?? null));
+  }
   return out;
+}
+
+/**
+ * The server the backend's `use-server` rules pick (first matching rule
+ * whose server is up; a server that is down is skipped, as HAProxy does
+ * without `option persist`), or null.
+ */
+export function pickUseServer(be: ProxyRuntime, host: SampleContext): ServerRuntime | null {
+  const rules = be.rules!.useServers;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i];
+    if (r.cond.exec(host, true) !== ACL_PASS) continue;
+    let srv = r.server;
+    if (r.fmt !== null) {
+      const name = renderLogFormat(r.fmt, r.fmt.needsRecord ? (host as RuleHost).logRecord() : EMPTY_LOG_RECORD, host);
+      srv = be.servers.find(s => s.cfg.name === name) ?? null;
+    }
+    if (srv !== null && serverUp(srv.state)) return srv;
+  }
+  return null;
 }
 
 /**
@@ -271,6 +328,15 @@ export function pickBackend(rules: ProxyRules, host: SampleContext, final: boole
       const c = r.cond.exec(host, final);
       if (c === ACL_MISS) return undefined;
       if (c === ACL_FAIL) continue;
+    }
+    if (r.fmt !== null) {
+      // HAProxy: a dynamic name that names no backend ends the rules (default_backend).
+      const f = r.fmt;
+      const name = renderLogFormat(f, f.needsRecord ? (host as RuleHost).logRecord() : EMPTY_LOG_RECORD, host);
+      const be = r.byName !== null ? r.byName.get(name) : undefined;
+      // An HTTP frontend cannot hand a request to a TCP backend (checked at load for static names).
+      if (be === undefined || (host.httpReq !== null && be.cfg.mode !== 'http')) return null;
+      return be;
     }
     return r.backend;
   }
