@@ -29,6 +29,7 @@ import './rules/vars';
 import './rules/var-actions';
 import './http/fetches';
 import './http/actions';
+import './http/userlist';
 import './rules/keywords';
 import './rules/tcp-actions';
 import { registerHaproxyKeywordTables } from './config/haproxy-keywords';

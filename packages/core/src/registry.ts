@@ -8,7 +8,7 @@
 import type { Diagnostics } from './config/diagnostics';
 import type { GlobalConfig, ProxyConfig } from './config/compiled';
 
-export type SectionKind = 'global' | 'defaults' | 'frontend' | 'backend' | 'listen' | 'http-errors';
+export type SectionKind = 'global' | 'defaults' | 'frontend' | 'backend' | 'listen' | 'http-errors' | 'userlist';
 export const PROXY_SECTIONS: readonly SectionKind[] = ['defaults', 'frontend', 'backend', 'listen'];
 
 /** Parse-time state shared by every keyword handler of one configuration load. */

@@ -41,7 +41,7 @@ function socketCfg(p: string, level: StatsSocketConfig['level'], line = 1): Stat
 
 const startedAt = Date.now() - 10_000;
 const config: CompiledConfig = {
-  files: ['t.cfg'], listeners: [], patternFiles: {},
+  files: ['t.cfg'], listeners: [], patternFiles: {}, userlists: {},
   global: {
     maxconn: 1000, nbthread: 2, pidfile: null, logTargets: [], logTag: 'switchyard', logSendHostname: null, hardStopAfter: 0,
     statsSockets: [socketCfg(adminPath, 'admin'), socketCfg(userPath, 'user', 2)], localPeer: 'vm', node: 'vm', bufsize: 16384, maxHttpHdr: 101, h1Limits: { maxHeadSize: 15277, maxHeaders: 101 },

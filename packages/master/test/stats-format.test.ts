@@ -124,7 +124,7 @@ function server(name: string, id: number, addr: string, o: Partial<ServerConfig>
 
 function config(maxconn: number, proxies: ProxyConfig[]): CompiledConfig {
   return {
-    files: ['t.cfg'], proxies, listeners: [], patternFiles: {},
+    files: ['t.cfg'], proxies, listeners: [], patternFiles: {}, userlists: {},
     global: { maxconn, nbthread: 1, pidfile: null, logTargets: [], logTag: 'switchyard', logSendHostname: null, hardStopAfter: 0, statsSockets: [], localPeer: 'vm', node: 'vm', bufsize: 16384, maxHttpHdr: 101, h1Limits: { maxHeadSize: 15277, maxHeaders: 101 } },
   };
 }

@@ -10,6 +10,7 @@ import type { RawHandle } from '@switchyard/core/engine/listener';
 // Every feature registers its fetches, converters and actions: the worker
 // compiles the rules of the CompiledConfig against those registries.
 import '@switchyard/core/features';
+import { userlistReady as featuresReady } from '@switchyard/core/http/userlist';
 
 
 
@@ -20,6 +21,8 @@ export function runWorker(): void {
   /** Handles that arrived before the config. */
   const pending: Array<{ key: string; handle: RawHandle }> = [];
   let ready = false;
+  let configured = false;
+  const pendingStates: Array<Extract<MasterMessage, { t: 'srv' }>> = [];
   let stopping = false;
 
   const channel = new Channel<WorkerMessage, MasterMessage>(process as unknown as IpcEndpoint, onMessage);
@@ -41,19 +44,28 @@ export function runWorker(): void {
   function onMessage(m: MasterMessage): void {
     switch (m.t) {
       case 'config': {
-        if (engine) return; // one config per worker life; reloads fork new workers
+        if (engine || configured) return; // one config per worker life; reloads fork new workers
+        configured = true;
         gen = m.gen;
-        engine = new Engine(m.cfg, {
-          workerIndex: m.workerIndex, workerCount: m.workerCount, masterPid: m.masterPid, states: m.states,
-          requestHandle: key => channel.send({ t: 'need-listener', key }),
-          report,
+        // ES modules some features load at start (userlist hashes) are in
+        // before the first connection can be accepted.
+        void featuresReady.then(() => {
+          if (stopping) return;
+          engine = new Engine(m.cfg, {
+            workerIndex: m.workerIndex, workerCount: m.workerCount, masterPid: m.masterPid, states: m.states,
+            requestHandle: key => channel.send({ t: 'need-listener', key }),
+            report,
+          });
+          for (const st of pendingStates.splice(0)) engine.setServerState(st.p, st.s, st.st);
+          for (const p of pending.splice(0)) attach(p.key, p.handle);
+          checkReady();
         });
-        for (const p of pending.splice(0)) attach(p.key, p.handle);
-        checkReady();
         return;
       }
       case 'srv':
-        engine?.setServerState(m.p, m.s, m.st);
+        // State changes that arrive while the engine is being set up are applied once it exists.
+        if (engine) engine.setServerState(m.p, m.s, m.st);
+        else pendingStates.push(m);
         return;
       case 'stats-req':
         if (engine) channel.send({ t: 'stats-res', id: m.id, stats: engine.stats() });

@@ -18,6 +18,7 @@ import { finalizeBindSsl } from '../tls/bind-ssl';
 import { finalizeServerSsl } from '../tls/server-ssl';
 import { finalizeRules } from '../rules/keywords';
 import { finalizeHttpErrors } from '../http/http-errors';
+import { finalizeUserlists } from '../http/userlist';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
@@ -63,11 +64,12 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
   await resolveServers(proxies, state);
   await finalizeDispatch(state);
   const listeners = buildListeners(proxies, state);
+  const userlists = finalizeUserlists(state);
   // ACLs, rules, use_backend: compiled once here for their errors (rules/keywords.ts).
   const patternFiles = finalizeRules(state);
 
   if (diag.hasErrors) return undefined;
-  return { files, global: g, proxies, listeners, patternFiles };
+  return { files, global: g, proxies, listeners, patternFiles, userlists };
 }
 
 /** HAProxy's warning for a proxy that would wait forever on an idle peer. */

@@ -254,6 +254,13 @@ export interface UseServerSource extends SourceRef {
   aclCount: number;
 }
 
+/** One `userlist` section. */
+export interface UserlistConfig extends SourceRef {
+  name: string;
+  users: Array<{ name: string; password: string | null; insecure: boolean; groups: string[] }>;
+  groups: Array<{ name: string; users: string[] }>;
+}
+
 /** TLS toward one server (tls/server-ssl.ts): PEM texts and checked options. */
 export interface ServerTlsConfig {
   verify: 'none' | 'required';
@@ -368,6 +375,8 @@ export interface CompiledConfig {
   /** Every frontend, backend and listen section, in declaration order. */
   proxies: ProxyConfig[];
   listeners: ListenerConfig[];
+  /** `userlist` sections (http/userlist.ts), by name. */
+  userlists: Record<string, UserlistConfig>;
   /** Map and ACL pattern files the rules read (`-f`, map converters), by path as written, read by the master. */
   patternFiles: Record<string, string>;
 }

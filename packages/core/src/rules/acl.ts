@@ -45,6 +45,12 @@ export interface AclKeywordDef {
   match: MatchMethod;
   /** `ver`: patterns are dotted versions "x.y" (HAProxy pat_parse_dotted_ver), matched as ints. */
   parse?: 'ver';
+  /**
+   * A matcher of its own (HAProxy's per-keyword `match`, e.g. http_auth_group
+   * matching group names): builds the set from the patterns; the sample is
+   * given as a string.
+   */
+  patterns?: (list: readonly PatternSource[]) => PatternSet | string;
 }
 
 const aclKeywords = new Map<string, AclKeywordDef>();
@@ -205,6 +211,11 @@ export function parseAclExpr(words: readonly string[], env: CompileEnv, warn?: (
     warn(`parsing acl keyword '${crit}' : no pattern to match against were provided, so this ACL will never match. If this is what you intended, please add '--' to get rid of this warning. If you intended to match only for existence, please use '-m found'. If you wanted to force an int to match as a bool, please use '-m bool'.`);
   }
   for (const w of inline) patterns.push({ text: w });
+  if (kw !== undefined && kw.patterns !== undefined && expr.convs.length === 0 && method === kw.match) {
+    const own = kw.patterns(patterns);
+    if (typeof own === 'string') return own;
+    return new AclExpr(expr, method, T_STR, own);
+  }
   const m: MatchMethod = verPatterns ? 'int' : method;
   if (m === 'found') return new AclExpr(expr, m, 0, null);
   const set = compilePatterns(m, patterns, { ignoreCase, noDns });

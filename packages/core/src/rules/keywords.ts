@@ -185,7 +185,7 @@ export function finalizeRules(state: ParseState): Record<string, string> {
     if (!p.cap.fe) p.rules = p.rules.filter(r => RULE_SETS[r.set].be);
     if (!p.cap.be) p.rules = p.rules.filter(r => RULE_SETS[r.set].fe);
   }
-  const userlists = state.scratch.get('userlists') as ReadonlySet<string> | undefined;
+  const userlists = (state.scratch.get('userlistNames') as ReadonlySet<string> | undefined) ?? new Set<string>();
   // Inherited lines are compiled with each proxy: report each message once.
   const seen = new Set<string>();
   const once = (f: string, l: number, m: string): boolean => {
