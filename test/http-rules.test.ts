@@ -65,6 +65,7 @@ describe('HTTP rules', () => {
       seen.push({ method: req.method!, url: req.url!, headers: req.headers, raw: req.rawHeaders });
       const u = new URL(req.url!, 'http://x');
       if (u.searchParams.has('status')) res.statusCode = Number(u.searchParams.get('status'));
+      if (u.searchParams.has('delay')) { setTimeout(() => res.end('late'), Number(u.searchParams.get('delay'))); return; }
       res.setHeader('X-Server', 'origin');
       res.setHeader('X-Secret', 'internal');
       res.end(`origin ${req.method} ${req.url}`);
@@ -93,6 +94,10 @@ frontend fe
   http-request redirect prefix https://new.example drop-query if { path_beg /moved }
   http-request tarpit if { path /tarpit }
   http-request auth realm Private if { path_beg /private } !{ req.hdr(authorization) -m found }
+  http-request set-log-level silent if { path /quiet }
+  http-request set-src req.hdr(x-real-ip) if { req.hdr(x-real-ip) -m found }
+  http-request set-timeout server 200ms if { path /impatient }
+  option forwardfor
   http-request set-var(txn.who) req.hdr(x-user),lower
   http-request set-var(txn.path) path
   http-request set-header X-Forwarded-Proto https if { ssl_fc }
@@ -251,6 +256,28 @@ backend empty
     const gone = await within(send(ports[2], GET('/gone')), 5000, 'builtin 404');
     assert.equal(gone.status, 404);
     assert.match(gone.body, /404 Not Found/);
+  });
+
+  it('set-log-level silent, set-src (log and X-Forwarded-For), set-timeout server', async () => {
+    const quiet = net.connect(ports[0], '127.0.0.1');
+    await new Promise<void>(r => quiet.once('connect', () => r()));
+    const qport = quiet.localPort!;
+    quiet.write(GET('/quiet'));
+    quiet.resume();
+    await within(new Promise(r => quiet.on('close', r)), 5000, 'quiet');
+    const loud = net.connect(ports[0], '127.0.0.1');
+    await new Promise<void>(r => loud.once('connect', () => r()));
+    loud.write(GET('/loud', 'X-Real-IP: 203.0.113.9\r\n'));
+    loud.resume();
+    await within(new Promise(r => loud.on('close', r)), 5000, 'loud');
+    assert.equal(last().headers['x-forwarded-for'], '203.0.113.9');
+    // The loud line (client address replaced) is logged, the quiet one never is.
+    await master.waitFor(/^203\.0\.113\.9:\d+ 200 /m, 5000);
+    assert.doesNotMatch(master.stdout, new RegExp(`^127\\.0\\.0\\.1:${qport} `, 'm'));
+    const t0 = Date.now();
+    const slow = await within(send(ports[0], GET('/impatient?delay=2000')), 5000, 'impatient');
+    assert.equal(slow.status, 504);
+    assert.ok(Date.now() - t0 < 1500, 'the rule\'s 200 ms, not the 5 s of the backend');
   });
 
   it('http-after-response also runs on a 503 the proxy generates', async () => {

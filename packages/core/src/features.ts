@@ -27,6 +27,7 @@ import './rules/map';
 import './rules/converters';
 import './rules/vars';
 import './rules/var-actions';
+import './rules/stream-actions';
 import './http/fetches';
 import './http/actions';
 import './http/userlist';

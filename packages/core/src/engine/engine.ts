@@ -227,7 +227,9 @@ export class Engine implements ListenerHost {
   logHttp(st: HttpStream, rec: LogRecord): void {
     const fe = st.fe;
     const fmt = this.logFormats[fe.index];
-    if (fmt !== null && this.hasLog(fe)) this.log(fe, LOG_INFO, renderLogFormat(fmt, rec, st));
+    // set-log-level: silent drops the line, another level replaces info.
+    const lvl = st.logLevel;
+    if (fmt !== null && this.hasLog(fe) && lvl !== -1) this.log(fe, lvl >= 0 ? lvl : LOG_INFO, renderLogFormat(fmt, rec, st));
   }
 
   streamEnded(st: TcpStream | HttpStream): void {
@@ -239,8 +241,8 @@ export class Engine implements ListenerHost {
     // dontlognull: HAProxy 2.6 skips a stream whose client sent nothing
     // (req.total == 0), even when the server sent a banner.
     const fmt = this.logFormats[fe.index];
-    if (fmt !== null && this.hasLog(fe) && !st.silent && !(fe.cfg.options.dontlognull && st.bytesIn === 0)) {
-      this.log(fe, LOG_INFO, renderLogFormat(fmt, this.streamRecord(st), st));
+    if (fmt !== null && this.hasLog(fe) && !st.silent && st.logLevel !== -1 && !(fe.cfg.options.dontlognull && st.bytesIn === 0)) {
+      this.log(fe, st.logLevel >= 0 ? st.logLevel : LOG_INFO, renderLogFormat(fmt, this.streamRecord(st), st));
     }
     this.sessionEnded(fe, l);
   }

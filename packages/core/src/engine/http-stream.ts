@@ -640,6 +640,20 @@ export class HttpStream implements RuleHost {
 
   reply: unknown = null;
   readonly reqFinal = true;
+  /** set-log-level for the current transaction (-2: not set). */
+  logLevel = -2;
+  /** set-timeout server / tunnel for the current transaction (0: the backend's). */
+  private srvTimeoutSet = 0;
+  private tunnelTimeoutSet = 0;
+
+  timeoutOverride(which: 'server' | 'tunnel', ms: number): void {
+    if (which === 'server') this.srvTimeoutSet = ms; else this.tunnelTimeoutSet = ms;
+  }
+
+  overrideAddress(which: 'src' | 'dst', ip: string, port: number | null): void {
+    if (which === 'src') { this.clientIp = ip; if (port !== null) this.clientPort = port; }
+    this.extras.overrideAddress(which, ip, port);
+  }
   private varScopes: VarScopes | null = null;
 
   get vars(): VarScopes {
@@ -781,7 +795,7 @@ export class HttpStream implements RuleHost {
     h.onread = onServerRead;
     this.srvLast = this.cliLast = now;
     this.armClientTimer(this.fe.cfg.timeouts.client);
-    this.armServerTimer(this.be!.cfg.timeouts.server);
+    this.armServerTimer(this.srvTimeoutSet || this.be!.cfg.timeouts.server);
     this.readServer(true);
     const queued = this.toServer;
     for (let i = 0; i < queued.length; i++) {
@@ -1090,6 +1104,8 @@ export class HttpStream implements RuleHost {
     this.txnStart = now;
     this.headStart = this.headDone = this.assignedAt = this.connectedAt = this.respHeadAt = -1;
     this.discardBody = false;
+    this.logLevel = -2;
+    this.srvTimeoutSet = this.tunnelTimeoutSet = 0;
     this.tc = -1;
     this.req = null;
     this.requestLine = undefined;
@@ -1176,9 +1192,9 @@ export class HttpStream implements RuleHost {
     this.phase = P_TUNNEL;
     this.sendClient(serializeHead(statusLine(h), h, h.status === 101 ? 'upgrade' : null, true));
     if (this.finished) return;
-    const tunnel = this.be!.cfg.timeouts.tunnel;
+    const tunnel = this.tunnelTimeoutSet || this.be!.cfg.timeouts.tunnel;
     this.armClientTimer(tunnel || this.fe.cfg.timeouts.client);
-    this.armServerTimer(tunnel || this.be!.cfg.timeouts.server);
+    this.armServerTimer(tunnel || this.srvTimeoutSet || this.be!.cfg.timeouts.server);
     if (rest !== null) this.sendClient(rest);
     // Bytes the client sent after its request, before the 101.
     const early = this.cbuf;

@@ -241,6 +241,20 @@ export class TcpStream implements RuleHost {
   /* ---------------- what rules see (rules/sample.ts SampleContext) ---------------- */
 
   reply: unknown = null;
+  /** set-log-level (-2: not set, -1: silent). */
+  logLevel = -2;
+  private tunnelTimeoutSet = 0;
+  private srvTimeoutSet = 0;
+
+  timeoutOverride(which: 'server' | 'tunnel', ms: number): void {
+    if (which === 'server') this.srvTimeoutSet = ms; else this.tunnelTimeoutSet = ms;
+  }
+
+  overrideAddress(which: 'src' | 'dst', ip: string, port: number | null): void {
+    if (which === 'src') { this.clientIp = ip; if (port !== null) this.clientPort = port; return; }
+    this.dst = { address: ip, port: port ?? this.destination().port };
+  }
+
   readonly httpReq: RequestHead | null = null;
   readonly httpRes: ResponseHead | null = null;
   readonly status = -1;
@@ -318,12 +332,12 @@ export class TcpStream implements RuleHost {
     // The client's timer is armed first so that, when both sides idle out in
     // the same millisecond, it fires first and the log says `cD` like
     // HAProxy's (process_stream checks the client side first).
-    const tunnel = be.tunnel;
+    const tunnel = this.tunnelTimeoutSet || be.tunnel;
     const srvH = this.server.handle!;
     srvH.onread = onRead;
     this.client.last = this.server.last = now;
     this.setTimeout(this.client, tunnel || fe.client);
-    this.setTimeout(this.server, tunnel || be.server);
+    this.setTimeout(this.server, tunnel || this.srvTimeoutSet || be.server);
     const br = this.be!.rules;
     if (br !== null && br.tcpResCnt.length > 0) this.resInspectStart();
     srvH.readStart();

@@ -94,6 +94,16 @@ export class RequestExtras {
     this.counter = -1;
   }
 
+  /** set-src / set-dst: the rule's addresses replace the connection's for the rest of the session. */
+  overrideAddress(which: 'src' | 'dst', ip: string, port: number | null): void {
+    if (which === 'src') {
+      this.srcIp = ip;
+      if (port !== null) this.srcPort = port;
+    } else {
+      this.dst = { address: ip, port: port ?? this.dst?.port ?? 0 };
+    }
+  }
+
   /** The client's address (the stream only fetches it when it logs). */
   source(st: StreamView): string {
     if (st.clientIp !== '-') return st.clientIp;

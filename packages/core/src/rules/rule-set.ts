@@ -87,6 +87,12 @@ export interface RuleHost extends SampleContext {
   reply: unknown;
   /** What log-format variables (%ci, %ID, %T...) of an lf-string know at this point. */
   logRecord(): LogRecord;
+  /** set-log-level: syslog severity of this transaction's line (-1: silent). */
+  logLevel?: number;
+  /** set-timeout server|tunnel: this stream's value instead of the backend's (ms). */
+  timeoutOverride?(which: 'server' | 'tunnel', ms: number): void;
+  /** set-src / set-dst: the addresses the rest of the stream (logs, X-Forwarded-For, fetches) sees. */
+  overrideAddress?(which: 'src' | 'dst', ip: string, port: number | null): void;
 }
 
 const actions = new Map<string, ActionDef[]>();
