@@ -21,6 +21,15 @@ import { RuntimeApi } from './runtime-api';
 import { ServerAdmin } from './server-admin';
 import { notifyReady, notifyReloading, notifyStopping, sdNotifyLastError } from './systemd';
 import { VERSION, RELEASE_DATE } from './version';
+import { Piscina } from 'piscina';
+import { ticketKeys } from '@switchyard/core/tls/bind-ssl';
+import type { ConfigTask, ConfigTaskResult } from './config-thread';
+
+/** One thread for reload compilations, started on the first reload and kept a while. */
+let pool: Piscina | null = null;
+function configThread(): Piscina {
+  return pool ??= new Piscina({ filename: join(__dirname, 'config-thread.js'), minThreads: 0, maxThreads: 1, idleTimeout: 60_000 });
+}
 
 function printVersion(level: 1 | 2): void {
   const out = [`Switchyard version ${VERSION} ${RELEASE_DATE} - HAProxy ${HAPROXY_CONFIG_LEVEL} configuration language`];
@@ -143,8 +152,10 @@ async function run(initial: CompiledConfig, opts: CliOptions): Promise<void> {
     notifyReloading();
     log.info('reloading the configuration (SIGUSR2)');
     try {
-      const { config, diag } = await loadConfig(opts.files);
-      for (const d of diag.items) (d.severity === 'alert' ? log.error.bind(log) : log.warn.bind(log))(formatDiagnostic(d));
+      // Compiled in a thread of its own (config-thread.ts): large map/ACL
+      // files do not stall the master's event loop.
+      const { config, diag } = await configThread().run({ files: opts.files, env: process.env, ticketKeys: ticketKeys() } satisfies ConfigTask) as ConfigTaskResult;
+      for (const d of diag) (d.severity === 'alert' ? log.error.bind(log) : log.warn.bind(log))(formatDiagnostic(d));
       if (!config) {
         supervisor.failedReloads++;
         log.error('reload refused: the new configuration has errors; still serving the previous one');

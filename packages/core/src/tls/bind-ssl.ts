@@ -18,7 +18,11 @@ import { loadCertificates, type CertSpec } from './cert-store';
  * per master and given to every worker with the configuration, so that a
  * client resumes its session on any worker and across reloads.
  */
-const TICKET_KEYS = randomBytes(48);
+let TICKET_KEYS: Uint8Array = randomBytes(48);
+
+/** The master's ticket keys (the config may be compiled in a thread of its own: it gets them from here). */
+export function ticketKeys(): Uint8Array { return TICKET_KEYS; }
+export function useTicketKeys(k: Uint8Array): void { TICKET_KEYS = k; }
 
 /** Options Node's TLS cannot apply yet; kept refused until they can be. */
 const NOT_YET = new Set(['npn', 'allow-0rtt', 'ecdhe', 'no-ca-names', 'ca-verify-file']);
