@@ -11,22 +11,13 @@ import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as http from 'node:http';
 import * as tls from 'node:tls';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeCa } from './certs';
 import { startMaster, tempDir, writeConfig, freePorts, waitForLog, logMark, within, type Master } from './helpers';
 
 const tmp = tempDir('sy-rules-');
 const dir = tmp.dir;
-const ssl = (...args: string[]): string => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }).toString();
-
-function issue(name: string, cn: string, serial: number): void {
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=DNS:${cn}\n`);
-  ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(serial), '-days', '30', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
-  writeFileSync(join(dir, `${name}.pem`), readFileSync(join(dir, `${name}.crt`), 'latin1') + readFileSync(join(dir, `${name}.key`), 'latin1'));
-}
-
 /** A TLS origin answering every line with `<tag>:<line>`. */
 function tlsOrigin(tag: string, name: string): Promise<{ server: tls.Server; port: number }> {
   const server = tls.createServer({ key: readFileSync(join(dir, `${name}.key`)), cert: readFileSync(join(dir, `${name}.crt`)) }, (s) => {
@@ -82,7 +73,7 @@ describe('content switching', () => {
   let ports: number[] = [];
 
   before(async () => {
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-subj', '/CN=Rules Test CA');
+    const { issue } = makeCa(dir, 'Rules Test CA');
     issue('a', 'a.example', 1);
     issue('b', 'b.example', 2);
     issue('d', 'default.example', 3);

@@ -8,22 +8,13 @@ import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tls from 'node:tls';
 import * as net from 'node:net';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeCa } from './certs';
 import { startMaster, tempDir, writeConfig, freePorts, within, type Master } from './helpers';
 
 const tmp = tempDir('sy-crtlist-');
 const dir = tmp.dir;
-const ssl = (...args: string[]): string => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }).toString();
-
-function issue(name: string, cn: string, serial: number): void {
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=DNS:${cn}\n`);
-  ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(serial), '-days', '30', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
-  writeFileSync(join(dir, `${name}.pem`), readFileSync(join(dir, `${name}.crt`), 'latin1') + readFileSync(join(dir, `${name}.key`), 'latin1'));
-}
-
 type Outcome = { ok: true; cn: string; version: string | null; reply: string } | { ok: false; error: string };
 
 function attempt(port: number, sni: string, extra: tls.ConnectionOptions = {}): Promise<Outcome> {
@@ -48,7 +39,7 @@ describe('crt-list per-line options', () => {
   let origin: net.Server;
 
   before(async () => {
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-subj', '/CN=CrtList CA');
+    const { issue } = makeCa(dir, 'CrtList CA');
     issue('open', 'open.example', 1);
     issue('strict', 'strict.example', 2);
     issue('modern', 'modern.example', 3);

@@ -9,21 +9,13 @@ import * as assert from 'node:assert/strict';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
 import * as net from 'node:net';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeCa } from './certs';
 import { startMaster, tempDir, writeConfig, freePorts, within, runSwitchyard, type Master } from './helpers';
 
 const tmp = tempDir('sy-srvsni-');
 const dir = tmp.dir;
-const ssl = (...args: string[]): string => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }).toString();
-
-function issue(name: string, cn: string, serial: number): void {
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=DNS:${cn}\n`);
-  ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(serial), '-days', '30', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
-}
-
 /** Keep-alive requests on one connection, one per Host; returns each response body. */
 async function requests(port: number, hosts: string[]): Promise<string[]> {
   const c = net.connect(port, '127.0.0.1');
@@ -57,7 +49,7 @@ describe('server sni <expression>', () => {
   let port = 0;
 
   before(async () => {
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-subj', '/CN=SNI CA');
+    const { issue } = makeCa(dir, 'SNI CA');
     issue('a', 'a.example', 1);
     issue('b', 'b.example', 2);
     const ctx = (n: string): tls.SecureContext => tls.createSecureContext({ key: readFileSync(join(dir, `${n}.key`)), cert: readFileSync(join(dir, `${n}.crt`)) });
