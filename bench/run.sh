@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Load bench: Switchyard vs HAProxy (and more) in front of one nginx origin, same run.
-#   bash bench/run.sh [tcp|http|tls]   (from the repo root, after pnpm install && pnpm build; default tcp)
+#   bash bench/run.sh [tcp|http|tls|rules]   (from the repo root, after pnpm install && pnpm build; default tcp)
+#   rules: HTTP scenario 1 (small keep-alive) on haproxy and switchyard, each without and with a
+#   rule set (20 ACLs, 8 deny rules, a 10k-entry map_beg, 10 header rewrites); cost vs issue 5's target.
 # Env: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_PORT_BASE (just above the ephemeral port range),
 #      BENCH_DIRECT (1: also measure nginx without a proxy), BENCH_RETRIES (1),
 #      BENCH_SWITCHYARD (path of the switchyard binary), BENCH_KEEP_TMP (0),
 #      BENCH_NODE_HTTP_PROXY (1; http only: 0 skips node-http-proxy and its npm install),
-#      http only: BENCH_SCENARIOS (e.g. 1,3), BENCH_TARGETS (e.g. haproxy,switchyard),
+#      http only: BENCH_SCENARIOS (e.g. 1,3); http and rules: BENCH_TARGETS (e.g. haproxy,switchyard),
+#      rules only: BENCH_ROUNDS (1: none/rules pairs per proxy; medians when > 1), BENCH_VARIANTS (none,rules),
 #      BENCH_SWITCHYARD_NODE_ARGS (node options for Switchyard, e.g. --cpu-prof).
 #      tls: needs openssl and cc (wrk runs with bench/lib/wrk-no-resume.c preloaded: full handshakes).
 # See bench/README.md for what each number means.
@@ -16,8 +19,9 @@ case "$MODE" in
   tcp) DRIVER_FILE=tcp-mode.mjs ;;
   http) DRIVER_FILE=http-mode.mjs ;;
   tls) DRIVER_FILE=tls-mode.mjs ;;
-  -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
-  *) echo "bench/run.sh: unknown mode '$MODE' (supported: tcp, http, tls)" >&2; exit 2 ;;
+  rules) DRIVER_FILE=rules-mode.mjs ;;
+  -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+  *) echo "bench/run.sh: unknown mode '$MODE' (supported: tcp, http, tls, rules)" >&2; exit 2 ;;
 esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -95,7 +99,7 @@ trap 'exit 143' TERM
 
 # The command line recorded in the report, with any overrides in effect.
 cmd="bash bench/run.sh $MODE"
-for v in BENCH_SECONDS BENCH_WARMUP BENCH_RETRIES BENCH_PORT_BASE BENCH_DIRECT BENCH_SWITCHYARD BENCH_NODE_HTTP_PROXY BENCH_SCENARIOS BENCH_TARGETS BENCH_SWITCHYARD_NODE_ARGS; do
+for v in BENCH_SECONDS BENCH_WARMUP BENCH_RETRIES BENCH_PORT_BASE BENCH_DIRECT BENCH_SWITCHYARD BENCH_NODE_HTTP_PROXY BENCH_SCENARIOS BENCH_TARGETS BENCH_ROUNDS BENCH_VARIANTS BENCH_SWITCHYARD_NODE_ARGS; do
   if [[ -n "${!v:-}" ]]; then cmd="$v=${!v} $cmd"; fi
 done
 export BENCH_COMMAND="$cmd"

@@ -12,7 +12,9 @@ import { startPinned, waitListening, tailFile } from './processes.mjs';
 // rejects the keyword (not implemented yet), and the text must be identical.
 // `timeout queue` is omitted for the same reason: HAProxy then uses
 // `timeout connect` for it, and nothing queues here (no maxconn on the server).
-export function httpConfig({ port, originPort, nbthread }) {
+// `frontendLines`: extra frontend lines (already indented) before
+// default_backend; the rules bench (bench/rules-mode.mjs) puts its rule set there.
+export function httpConfig({ port, originPort, nbthread, frontendLines = '' }) {
   return `global
     nbthread ${nbthread}
 
@@ -30,7 +32,7 @@ defaults
 
 frontend fe_bench
     bind 127.0.0.1:${port}
-    default_backend be_origin
+${frontendLines}    default_backend be_origin
 
 backend be_origin
     server origin 127.0.0.1:${originPort}
