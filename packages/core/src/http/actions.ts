@@ -738,8 +738,9 @@ class SetHeader implements Action {
     if (this.framing) return ACT_ERROR;
     const v = this.fmt.render(host);
     if (!isValidHeaderValue(v)) return ACT_ERROR;
-    if (this.add) h.headers.add(this.name, v);
-    else h.headers.set(this.name, v);
+    // Name checked at load, value just above.
+    if (this.add) h.headers.addChecked(this.name, v);
+    else h.headers.setChecked(this.name, this.lname, v);
     h.headersChanged();
     if (this.req && this.lname === 'host' && !hostToAuthority(h as RequestHead, v)) return ACT_ERROR;
     return ACT_CONTINUE;

@@ -197,7 +197,18 @@ export class MessageHead {
    */
   connectionTokens: string[] | null = null;
   /** Index of the Upgrade field, -1 when absent. */
-  upgradeIndex = -1;
+  private _upgradeIndex = -1;
+  /** A rule changed the fields: the indexes below are found again on first use. */
+  protected _reindex = false;
+  get upgradeIndex(): number {
+    if (this._reindex) this.reindex();
+    return this._upgradeIndex;
+  }
+  set upgradeIndex(v: number) { this._upgradeIndex = v; }
+  protected reindex(): void {
+    this._reindex = false;
+    this._upgradeIndex = this.headers.indexOf('upgrade');
+  }
   /** Transfer-Encoding seen / chunked count / chunked is the final coding. */
   _te = false;
   _teChunked = 0;
@@ -217,7 +228,7 @@ export class MessageHead {
    * fields found by the parser are looked up again (removals shift them).
    */
   headersChanged(): void {
-    this.upgradeIndex = this.headers.indexOf('upgrade');
+    this._reindex = true;
   }
 }
 
@@ -230,7 +241,16 @@ export class RequestHead extends MessageHead {
   /** true when the request carries `Expect: 100-continue` (HTTP/1.1 only). */
   expectContinue = false;
   /** Index of the Host field, -1 when absent. */
-  hostIndex = -1;
+  private _hostIndex = -1;
+  get hostIndex(): number {
+    if (this._reindex) this.reindex();
+    return this._hostIndex;
+  }
+  set hostIndex(v: number) { this._hostIndex = v; }
+  protected override reindex(): void {
+    super.reindex();
+    this._hostIndex = this.headers.indexOf('host');
+  }
   _hostCount = 0;
   /** Offsets into the head buffer. */
   _ts = 0;
@@ -371,7 +391,6 @@ export class RequestHead extends MessageHead {
 
   override headersChanged(): void {
     super.headersChanged();
-    this.hostIndex = this.headers.indexOf('host');
     if (this._as < 0) this._authority = undefined;
   }
 }

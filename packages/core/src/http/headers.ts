@@ -222,6 +222,24 @@ export class HeaderList {
     this.add(name, value);
   }
 
+  /**
+   * add() for a name and value already checked by the caller (a rule
+   * checks its name at load and its value once rendered).
+   */
+  addChecked(name: string, value: string): void {
+    this.strs();
+    this.offs.push(-1, -1, -1, -1);
+    this.names!.push(name);
+    this.values!.push(value);
+    this.n++;
+  }
+
+  /** set() for a checked name (`lname` its lower-case form) and value. */
+  setChecked(name: string, lname: string, value: string): void {
+    for (let i = this.n - 1; i >= 0; i--) if (this.nameIs(i, lname)) this.removeAt(i);
+    this.addChecked(name, value);
+  }
+
   /** Replace the value of field i, keeping its name and position. */
   setValueAt(i: number, value: string): void {
     checkValue(value);
