@@ -71,7 +71,7 @@ describe('HTTP rules', () => {
       res.end(`origin ${req.method} ${req.url}`);
     });
     const o = await new Promise<number>(r => origin.listen(0, '127.0.0.1', () => r((origin.address() as net.AddressInfo).port)));
-    ports = await freePorts(3);
+    ports = await freePorts(4);
     master = await startMaster(writeConfig(dir, `
 defaults
   mode http
@@ -115,6 +115,14 @@ frontend fe
   http-response set-status 202 reason Accepted-By-Rule if { status 200 } { var(txn.path) -m str /status }
   http-response deny if { status 418 }
   http-after-response set-header X-After yes
+  default_backend be
+
+frontend bodies
+  bind 127.0.0.1:${ports[3]}
+  option http-buffer-request
+  http-request deny if { req.body -m sub forbidden }
+  http-request set-header X-Body-Len %[req.body_len]
+  http-request set-header X-Body-Param %[req.body_param(user)]
   default_backend be
 
 frontend nosrv
@@ -278,6 +286,23 @@ backend empty
     const slow = await within(send(ports[0], GET('/impatient?delay=2000')), 5000, 'impatient');
     assert.equal(slow.status, 504);
     assert.ok(Date.now() - t0 < 1500, 'the rule\'s 200 ms, not the 5 s of the backend');
+  });
+
+  it('req.body and friends in http-request rules with option http-buffer-request (content-length and chunked)', async () => {
+    const post = (body: string, chunked: boolean): string => chunked
+      ? `POST /form HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`
+      : `POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+    const ok = await within(send(ports[3], post('user=alice&x=1', false)), 5000, 'cl body');
+    assert.equal(ok.status, 200);
+    assert.equal(last().headers['x-body-len'], '14');
+    assert.equal(last().headers['x-body-param'], 'alice');
+    const chunked = await within(send(ports[3], post('user=bob', true)), 5000, 'chunked body');
+    assert.equal(chunked.status, 200);
+    assert.equal(last().headers['x-body-param'], 'bob', 'the de-chunked body');
+    const n = seen.length;
+    const denied = await within(send(ports[3], post('a=this+is+forbidden', false)), 5000, 'deny on body');
+    assert.equal(denied.status, 403);
+    assert.equal(seen.length, n, 'nothing reached the origin');
   });
 
   it('http-after-response also runs on a 503 the proxy generates', async () => {

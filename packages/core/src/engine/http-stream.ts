@@ -350,6 +350,64 @@ export class HttpStream implements RuleHost {
       this.resetTransaction();
       return this.waitRequest(false);
     }
+    // `option http-buffer-request` on the frontend: the body (up to a
+    // buffer) is read before the rules run, so that they see it (req.body),
+    // as HAProxy's body analyser precedes the frontend's http-request rules.
+    if (this.fe.cfg.options.httpBufferRequest && h.bodyKind !== BODY_NONE && h.bodyKind !== BODY_TUNNEL &&
+      h.methodCode !== METH_CONNECT && !(h.connUpgrade && h.version === 11 && h.upgradeIndex >= 0)) {
+      return this.bodyFirst(h);
+    }
+    this.processHead(h, null);
+  }
+
+  /** Starts reading the request body described by the head `h`. */
+  private bodyStart(h: RequestHead): void {
+    this.reqKind = h.bodyKind;
+    this.reqRemaining = h.contentLength > 0 ? h.contentLength : 0;
+    if (h.bodyKind === BODY_CHUNKED) {
+      if (this.reqDec === null) this.reqDec = new ChunkedDecoder(false);
+      else this.reqDec.reset();
+    }
+    this.reqDone = h.bodyKind === BODY_NONE;
+  }
+
+  /** Body bytes held before the rules (frontend http-buffer-request); null otherwise. */
+  private heldBody: Buffer[] | null = null;
+  private heldBodyBuf: Buffer | null = null;
+
+  /** Frontend http-buffer-request: reads the body into toServer first; processHead() follows (bodyBuffered). */
+  private bodyFirst(h: RequestHead): void {
+    this.bodyStart(h);
+    this.reqCopy = null;
+    this.bodyWait = true;
+    this.heldBody = [];
+    if (h.version === 11) {
+      const list = h.headers;
+      const i = list.indexOf('expect');
+      if (i >= 0 && list.value(i).toLowerCase() === '100-continue') {
+        list.removeAt(i);
+        this.sendClient(CONTINUE_100);
+      }
+    }
+    const rest = this.cbuf;
+    if (rest !== null) {
+      this.cbuf = null;
+      this.requestBody(rest, 0, rest.length);
+      if (this.finished || this.phase !== P_CONNECT) return;
+    }
+    if (this.reqDone || this.toServerLen >= BUFFERED_BODY_MAX) return this.bodyBuffered();
+    const t = this.fe.cfg.timeouts;
+    const limit = t.httpRequest || t.client;
+    if (limit > 0) this.armHeadTimer(Math.max(1, limit - (Date.now() - this.headStart)));
+    this.readClient(true);
+  }
+
+  /**
+   * The rest of a request head's processing: rules, backend, connection
+   * mode, forwarding headers, then the head (and a body already read) to
+   * the server. `held`: body bytes read before the rules, else null.
+   */
+  private processHead(h: RequestHead, held: Buffer[] | null): void {
     // tcp-request content, http-request, use_backend and the header-name
     // policy of the frontend, then of the backend (HAProxy's analysers).
     if (!this.requestRules(h)) return;
@@ -364,25 +422,19 @@ export class HttpStream implements RuleHost {
     this.reqCopy = idempotent ? [] : null;
     this.reqCopyLen = 0;
     // unique-id, X-Forwarded-For, X-Original-To (http/analysers.ts).
-    finishRequest(this.extras, this.fe, be, h, this, this.txnStart, this.requestLine);
+    finishRequest(this.extras, this.fe, be, h, this, this.txnStart, this.requestLine!);
     // Upgrade (RFC 9110 §7.8, HTTP/1.1 only) and CONNECT go to the server as
     // they are, Upgrade kept; a 101 (a 2xx to CONNECT) makes the connection
     // a tunnel (tunnelStart). The server connection is not kept afterwards.
     this.upgrade = h.methodCode === METH_CONNECT || (h.connUpgrade && h.version === 11 && h.upgradeIndex >= 0);
     if (this.upgrade) this.srvKeep = false;
-    this.reqKind = h.bodyKind;
-    this.reqRemaining = h.contentLength > 0 ? h.contentLength : 0;
-    if (h.bodyKind === BODY_CHUNKED) {
-      if (this.reqDec === null) this.reqDec = new ChunkedDecoder(false);
-      else this.reqDec.reset();
-    }
-    this.reqDone = h.bodyKind === BODY_NONE;
+    if (held === null) this.bodyStart(h);
     const v11 = h.version === 11;
     // `option http-buffer-request` (frontend or backend): the body is read,
     // up to a buffer, before a server is chosen, under what is left of
     // `timeout http-request`; a 100-continue is then answered here and the
     // Expect field not forwarded, as HAProxy's http_handle_expect_hdr() does.
-    this.bodyWait = !this.reqDone && !this.upgrade && (this.fe.cfg.options.httpBufferRequest || (be !== null && be.cfg.options.httpBufferRequest));
+    this.bodyWait = held === null && !this.reqDone && !this.upgrade && (this.fe.cfg.options.httpBufferRequest || (be !== null && be.cfg.options.httpBufferRequest));
     if (this.bodyWait && v11) {
       const list = h.headers;
       const i = list.indexOf('expect');
@@ -392,11 +444,13 @@ export class HttpStream implements RuleHost {
       }
     }
     const conn = this.upgrade ? (h.methodCode === METH_CONNECT ? null : 'upgrade') : this.srvKeep ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
-    this.queueRequest(serializeHead(headRewritten(h) ? h.method + ' ' + h.target + (v11 ? ' HTTP/1.1' : ' HTTP/1.0') : this.requestLine, h, conn, this.upgrade));
+    this.queueRequest(serializeHead(headRewritten(h) ? h.method + ' ' + h.target + (v11 ? ' HTTP/1.1' : ' HTTP/1.0') : this.requestLine!, h, conn, this.upgrade));
+    // A body read before the rules goes after the head.
+    if (held !== null) for (let i = 0; i < held.length; i++) this.queueRequest(held[i]);
     // Body bytes that came with the head are checked before any server is
     // contacted, so that a bad chunked body read at once reaches nobody.
     const rest = this.cbuf;
-    if (rest !== null && !this.reqDone) {
+    if (held === null && rest !== null && !this.reqDone) {
       this.cbuf = null;
       this.requestBody(rest, 0, rest.length);
       if (this.finished || this.phase !== P_CONNECT) return;
@@ -668,13 +722,37 @@ export class HttpStream implements RuleHost {
   reqPayload(): Buffer | null { return null; }
   resPayload(): Buffer | null { return null; }
   tlsView(): TlsView | null { return this.tls; }
-  reqBody(): Buffer | null { return null; }
+  /**
+   * The buffered request body (option http-buffer-request), de-chunked as
+   * HAProxy's req.body sees it; null when none was read before the rules.
+   */
+  reqBody(): Buffer | null {
+    const held = this.heldBody;
+    if (held === null || this.bodyWait) return null;
+    if (this.heldBodyBuf === null) {
+      const raw = held.length === 1 ? held[0] : Buffer.concat(held);
+      this.heldBodyBuf = this.reqKind === BODY_CHUNKED ? dechunk(raw) : raw;
+    }
+    return this.heldBodyBuf;
+  }
 
   /** The body is complete, or a buffer of it is held (`option http-buffer-request`): on to the server. */
   private bodyBuffered(): void {
     this.bodyWait = false;
     this.headTimer.disarm();
     this.readClient(false);
+    if (this.heldBody !== null) {
+      // Frontend http-buffer-request: now the rules, with the body at hand.
+      const held = this.toServer.splice(0);
+      this.toServerLen = 0;
+      this.heldBody = held;
+      this.heldBodyBuf = null;
+      const m = this.req!.methodCode;
+      const idempotent = m === METH_GET || m === METH_HEAD || m === METH_OPTIONS || m === METH_PUT || m === METH_DELETE || m === METH_TRACE;
+      this.reqCopy = idempotent ? [] : null;
+      this.reqCopyLen = 0;
+      return this.processHead(this.req!, held);
+    }
     this.selectServer();
   }
 
@@ -1104,6 +1182,8 @@ export class HttpStream implements RuleHost {
     this.txnStart = now;
     this.headStart = this.headDone = this.assignedAt = this.connectedAt = this.respHeadAt = -1;
     this.discardBody = false;
+    this.heldBody = null;
+    this.heldBodyBuf = null;
     this.logLevel = -2;
     this.srvTimeoutSet = this.tunnelTimeoutSet = 0;
     this.tc = -1;
@@ -1662,6 +1742,33 @@ function dropFraming(h: ResponseHead): void {
   for (let i = list.count - 1; i >= 0; i--) {
     if (list.nameIs(i, 'content-length') || list.nameIs(i, 'transfer-encoding')) list.removeAt(i);
   }
+}
+
+/**
+ * The payload of chunked bytes already validated by ChunkedDecoder (sizes,
+ * extensions, trailers): the data of each chunk, up to the last chunk or
+ * the end of what was buffered.
+ */
+function dechunk(b: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let p = 0;
+  while (p < b.length) {
+    let size = 0;
+    let q = p;
+    for (; q < b.length; q++) {
+      const c = b[q];
+      const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x57 : -1;
+      if (d < 0) break;
+      size = size * 16 + d;
+    }
+    const eol = b.indexOf(0x0a, q);
+    if (eol < 0 || size === 0) break;
+    const start = eol + 1;
+    const end = Math.min(start + size, b.length);
+    parts.push(b.subarray(start, end));
+    p = end + 2;
+  }
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
 /** A rule rewrote the method or the target (http/actions.ts): the request line is rebuilt. */
