@@ -120,6 +120,10 @@ frontend fe
 frontend bodies
   bind 127.0.0.1:${ports[3]}
   option http-buffer-request
+  log-format "%ci:%cp bodies %hr"
+  declare capture request len 3
+  http-request capture req.hdr(x-tag) len 4
+  http-request capture method id 0
   http-request deny if { req.body -m sub forbidden }
   http-request set-header X-Body-Len %[req.body_len]
   http-request set-header X-Body-Param %[req.body_param(user)]
@@ -292,8 +296,10 @@ backend empty
     const post = (body: string, chunked: boolean): string => chunked
       ? `POST /form HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`
       : `POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
-    const ok = await within(send(ports[3], post('user=alice&x=1', false)), 5000, 'cl body');
+    const ok = await within(send(ports[3], post('user=alice&x=1', false).replace('Host: a\r\n', 'Host: a\r\nX-Tag: abcdef\r\n')), 5000, 'cl body');
     assert.equal(ok.status, 200);
+    // declare capture + capture ... id, and capture ... len: slots in %hr.
+    await master.waitFor(/ bodies \{POS\|abcd\}/, 5000);
     assert.equal(last().headers['x-body-len'], '14');
     assert.equal(last().headers['x-body-param'], 'alice');
     const chunked = await within(send(ports[3], post('user=bob', true)), 5000, 'chunked body');

@@ -708,6 +708,15 @@ export class HttpStream implements RuleHost {
     if (which === 'src') { this.clientIp = ip; if (port !== null) this.clientPort = port; }
     this.extras.overrideAddress(which, ip, port);
   }
+
+  captureValue(response: boolean, id: number, value: string): void {
+    const f = this.fe.http;
+    const caps = f === null ? null : response ? f.resCaps : f.reqCaps;
+    const out = response ? this.extras.resCaps : this.extras.reqCaps;
+    if (caps === null || out === null || id >= caps.count) return;
+    const len = caps.lens[id];
+    out[id] = value.length > len ? value.slice(0, len) : value;
+  }
   private varScopes: VarScopes | null = null;
 
   get vars(): VarScopes {

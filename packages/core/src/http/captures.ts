@@ -36,7 +36,8 @@ export function captureHeaders(caps: CaptureList, headers: HeaderList, out: (str
   for (let k = 0; k < names.length; k++) out[k] = null;
   for (let i = 0; i < headers.count; i++) {
     for (let k = 0; k < names.length; k++) {
-      if (!headers.nameIs(i, names[k])) continue;
+      // '' : a slot for `http-request capture` / `declare capture`, filled by rules.
+      if (names[k] === '' || !headers.nameIs(i, names[k])) continue;
       const v = headers.value(i);
       out[k] = v.length > lens[k] ? v.slice(0, lens[k]) : v;
     }
@@ -58,6 +59,21 @@ function parseCapture(ctx: KeywordContext, dir: 'request' | 'response'): void {
 }
 
 registerKeywords([
+  {
+    name: 'declare capture',
+    sections: ['frontend', 'listen'],
+    usage: 'declare capture request|response len <length>  a capture slot for http-request/http-response capture ... id <n>',
+    parse(ctx) {
+      const [dir, lenWord, lenText, extra] = ctx.args;
+      if ((dir !== 'request' && dir !== 'response') || lenWord !== 'len' || lenText === undefined || extra !== undefined) {
+        return ctx.error(`'declare capture' expects 'request' or 'response' then 'len' <length>`);
+      }
+      const len = parseInteger(lenText, 'len', 1, 0x7fffffff);
+      if (!len.ok) return ctx.error(`invalid length '${lenText}'`);
+      const p = ctx.proxy!;
+      (dir === 'request' ? p.reqCaptures : p.resCaptures).push({ name: '', len: len.value });
+    },
+  },
   {
     name: 'capture request',
     sections: ['frontend', 'listen'],

@@ -53,7 +53,22 @@ function ruleKeyword(set: RuleSetName): Parameters<typeof registerKeywords>[0][n
         return ctx.error(`'${set}' expects ${actionNames(set).map(n => `'${n}'`).join(', ')}, but got '${words[0]}'`);
       }
       const p = ctx.proxy!;
-      p.rules.push({ file: ctx.file, line: ctx.line, set, words: [...words], aclCount: sameOriginAcls(p), origin: '' });
+      const w = [...words];
+      // `capture <sample> len <n>`: a new capture slot at the end of the
+      // frontend's list, made now so that master and workers agree on it;
+      // the rule then names it by id (HAProxy does the same at parse time).
+      if (w[0] === 'capture' && (set === 'http-request' || set === 'http-response')) {
+        const li = w.lastIndexOf('len', cs - 1);
+        if (li > 1 && li === cs - 2) {
+          if (ctx.section !== 'frontend' && ctx.section !== 'listen') return ctx.error(`'${set} capture ... len' is only available in frontend sections`);
+          const n = Number(w[li + 1]);
+          if (!Number.isInteger(n) || n <= 0) return ctx.error(`'capture' : invalid length '${w[li + 1]}'`);
+          const list = set === 'http-request' ? p.reqCaptures : p.resCaptures;
+          list.push({ name: '', len: n });
+          w.splice(li, 2, 'id', String(list.length - 1));
+        }
+      }
+      p.rules.push({ file: ctx.file, line: ctx.line, set, words: w, aclCount: sameOriginAcls(p), origin: '' });
     },
   };
 }

@@ -93,6 +93,8 @@ export interface RuleHost extends SampleContext {
   timeoutOverride?(which: 'server' | 'tunnel', ms: number): void;
   /** set-src / set-dst: the addresses the rest of the stream (logs, X-Forwarded-For, fetches) sees. */
   overrideAddress?(which: 'src' | 'dst', ip: string, port: number | null): void;
+  /** http-request/http-response capture: a value into capture slot `id` (%hr / %hs). */
+  captureValue?(response: boolean, id: number, value: string): void;
 }
 
 const actions = new Map<string, ActionDef[]>();

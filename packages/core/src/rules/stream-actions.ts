@@ -45,9 +45,33 @@ class SetAddress implements Action {
   }
 }
 
+class Capture implements Action {
+  constructor(private readonly response: boolean, private readonly id: number, private readonly expr: SampleExpr) {}
+  run(host: RuleHost): number {
+    const v = this.expr.evalText(host);
+    if (v !== null) host.captureValue?.(this.response, this.id, v);
+    return ACT_CONTINUE;
+  }
+}
+
 const HTTP_AND_TCP: readonly RuleSetName[] = ['http-request', 'tcp-request connection', 'tcp-request session', 'tcp-request content'];
 
 registerActions([
+  {
+    // `capture <sample> len <n>` became `... id <slot>` when the line was read (rules/keywords.ts).
+    name: 'capture', sets: ['http-request', 'http-response'], usage: 'capture <sample> [ len <length> | id <id> ]',
+    parse(words: string[], env: ActionEnv) {
+      const i = words.lastIndexOf('id');
+      if (i < 2 || i !== words.length - 2) return `expects 'capture <sample> len <length>' or 'capture <sample> id <id>'`;
+      const id = Number(words[i + 1]);
+      const response = env.set === 'http-response';
+      const slots = response ? env.proxy.resCaptures : env.proxy.reqCaptures;
+      if (!Number.isInteger(id) || id < 0 || id >= slots.length) return `unable to find capture id '${words[i + 1]}' (declare it with 'declare capture ${response ? 'response' : 'request'} len <n>')`;
+      const e = compileSampleExpr(words.slice(1, i).join(' '), env);
+      if (typeof e === 'string') return e;
+      return new Capture(response, id, e);
+    },
+  },
   {
     name: 'set-log-level', sets: ['http-request', 'http-response', 'http-after-response', 'tcp-request content', 'tcp-response content'],
     usage: 'set-log-level <level>',
