@@ -71,7 +71,7 @@ describe('HTTP rules', () => {
       res.end(`origin ${req.method} ${req.url}`);
     });
     const o = await new Promise<number>(r => origin.listen(0, '127.0.0.1', () => r((origin.address() as net.AddressInfo).port)));
-    ports = await freePorts(4);
+    ports = await freePorts(5);
     master = await startMaster(writeConfig(dir, `
 defaults
   mode http
@@ -127,6 +127,13 @@ frontend bodies
   http-request deny if { req.body -m sub forbidden }
   http-request set-header X-Body-Len %[req.body_len]
   http-request set-header X-Body-Param %[req.body_param(user)]
+  default_backend be
+
+frontend waiter
+  bind 127.0.0.1:${ports[4]}
+  http-request wait-for-body time 2s at-least 4 if METH_POST
+  http-request deny if { req.body -m sub forbidden }
+  http-request set-header X-Body-Len %[req.body_len]
   default_backend be
 
 frontend nosrv
@@ -309,6 +316,30 @@ backend empty
     const denied = await within(send(ports[3], post('a=this+is+forbidden', false)), 5000, 'deny on body');
     assert.equal(denied.status, 403);
     assert.equal(seen.length, n, 'nothing reached the origin');
+  });
+
+  it('wait-for-body: the rules after it see a body that arrives later; a GET does not wait', async () => {
+    const late = await within(new Promise<Reply>((resolve, reject) => {
+      const c = net.connect(ports[4], '127.0.0.1', () => {
+        c.write('POST /w HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\nConnection: close\r\n\r\n');
+        setTimeout(() => c.write('abcdefghi'), 150);
+      });
+      let data = '';
+      c.on('data', (d) => { data += d.toString('latin1'); });
+      c.on('error', reject);
+      c.on('close', () => {
+        const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
+        resolve({ status: m ? Number(m[1]) : 0, reason: '', headers: [], body: data });
+      });
+    }), 5000, 'late body');
+    assert.equal(late.status, 200);
+    assert.equal(last().headers['x-body-len'], '9', 'the rule after wait-for-body saw the body');
+    const n = seen.length;
+    const denied = await within(send(ports[4], 'POST /w HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\nConnection: close\r\n\r\nforbidden'), 5000, 'denied');
+    assert.equal(denied.status, 403);
+    assert.equal(seen.length, n);
+    const get = await within(send(ports[4], GET('/g')), 5000, 'get');
+    assert.equal(get.status, 200);
   });
 
   it('http-after-response also runs on a 503 the proxy generates', async () => {

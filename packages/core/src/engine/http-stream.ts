@@ -56,7 +56,7 @@ import type { HeaderList } from '../http/headers';
 import { earlyErrorResponse, errorReplyFor } from '../http/errors';
 import type { LogRecord } from '../log/log-format';
 import { RequestExtras, analyseRequest, analyseResponse, restrictRequest, finishRequest, monitorReply, logExtras, REQ_MONITOR } from '../http/analysers';
-import { runRules, pickBackend, pickUseServer, ACT_CONTINUE, ACT_STOP, ACT_DENY, ACT_TARPIT, ACT_DONE, ACT_ABORT, type RuleHost, type Rule } from '../rules/rule-set';
+import { runRules, pickBackend, pickUseServer, yieldAt, ACT_WAIT_BODY, ACT_CONTINUE, ACT_STOP, ACT_DENY, ACT_TARPIT, ACT_DONE, ACT_ABORT, type RuleHost, type Rule } from '../rules/rule-set';
 import type { VarScopes, TlsView, Sample } from '../rules/sample';
 import { buildReply, type HttpReplySpec } from '../http/reply';
 import { acceptSession } from './conn-rules';
@@ -298,7 +298,7 @@ export class HttpStream implements RuleHost {
     if (this.phase === P_TUNNEL) return this.sendServer(buf);
     if ((this.phase === P_TXN || this.bodyWait) && !this.reqDone) {
       this.requestBody(buf, 0, n);
-      if (this.bodyWait && !this.finished && (this.reqDone || this.toServerLen >= BUFFERED_BODY_MAX)) this.bodyBuffered();
+      if (this.bodyWait && !this.finished && (this.reqDone || this.toServerLen >= BUFFERED_BODY_MAX || (this.waitAtLeast > 0 && this.toServerLen >= this.waitAtLeast))) this.bodyBuffered();
       return;
     }
     this.cbuf = this.cbuf === null ? buf : Buffer.concat([this.cbuf, buf]);
@@ -371,6 +371,37 @@ export class HttpStream implements RuleHost {
     this.reqDone = h.bodyKind === BODY_NONE;
   }
 
+  /** wait-for-body: its time limit and size (0: none) while it waits. */
+  private waitTimer: NodeJS.Timeout | null = null;
+  private waitAtLeast = 0;
+
+  /**
+   * http-request wait-for-body time <t> [at-least <n>]: starts reading the
+   * body (up to a buffer) unless it is already here or there is none; true
+   * when the rules must pause until the body, the size or the time is reached.
+   */
+  waitForBody(ms: number, atLeast: number): boolean {
+    const h = this.req;
+    if (h === null || h.bodyKind === BODY_NONE || h.bodyKind === BODY_TUNNEL || this.heldBody !== null) return false;
+    if (h.methodCode === METH_CONNECT || (h.connUpgrade && h.version === 11 && h.upgradeIndex >= 0)) return false;
+    this.waitAtLeast = atLeast;
+    this.bodyFirst(h);
+    if (this.finished || !this.bodyWait) {
+      // Already complete with the head: bodyFirst() went on (processHead) itself.
+      return true;
+    }
+    this.headTimer.disarm();
+    this.waitTimer = setTimeout(onWaitBody, Math.max(1, ms), this);
+    return true;
+  }
+
+  /** wait-for-body's time is up: the rules go on with what came. */
+  waitBodyTimeout(): void {
+    this.waitTimer = null;
+    if (this.finished || !this.bodyWait) return;
+    this.bodyBuffered();
+  }
+
   /** Body bytes held before the rules (frontend http-buffer-request); null otherwise. */
   private heldBody: Buffer[] | null = null;
   private heldBodyBuf: Buffer | null = null;
@@ -395,11 +426,21 @@ export class HttpStream implements RuleHost {
       this.requestBody(rest, 0, rest.length);
       if (this.finished || this.phase !== P_CONNECT) return;
     }
-    if (this.reqDone || this.toServerLen >= BUFFERED_BODY_MAX) return this.bodyBuffered();
-    const t = this.fe.cfg.timeouts;
-    const limit = t.httpRequest || t.client;
-    if (limit > 0) this.armHeadTimer(Math.max(1, limit - (Date.now() - this.headStart)));
+    if (this.reqDone || this.toServerLen >= BUFFERED_BODY_MAX || (this.waitAtLeast > 0 && this.toServerLen >= this.waitAtLeast)) {
+      // Asynchronously when a rule asked (wait-for-body returns first).
+      if (this.waitAtLeast > 0 || this.ruleStage !== 0) { process.nextTick(onBodyReady, this); return; }
+      return this.bodyBuffered();
+    }
+    if (this.ruleStage === 0) {
+      const t = this.fe.cfg.timeouts;
+      const limit = t.httpRequest || t.client;
+      if (limit > 0) this.armHeadTimer(Math.max(1, limit - (Date.now() - this.headStart)));
+    }
     this.readClient(true);
+  }
+
+  bodyReady(): void {
+    if (!this.finished && this.bodyWait) this.bodyBuffered();
   }
 
   /**
@@ -477,31 +518,48 @@ export class HttpStream implements RuleHost {
    */
   private requestRules(h: RequestHead): boolean {
     const fe = this.fe;
-    this.be = null;
     const fr = fe.rules;
-    if (fr !== null) {
-      if (fr.tcpReqCnt.length > 0 && !this.ruleVerdict(fr.tcpReqCnt, null, true)) return false;
-      if (fr.httpReq.length > 0 && !this.ruleVerdict(fr.httpReq, null, false)) return false;
+    // A `wait-for-body` rule pauses the sets; they resume at ruleStage/ruleAt.
+    if (this.ruleStage === 0) {
+      this.be = null;
+      if (fr !== null && fr.tcpReqCnt.length > 0 && !this.ruleVerdict(fr.tcpReqCnt, null, true)) return false;
+      this.ruleStage = 1;
+      this.ruleAt = 0;
     }
-    if (!restrictRequest(fe, h.headers)) return this.denyRequest(null);
-    const be = fr !== null && fr.switching.length > 0 ? (pickBackend(fr, this, true) ?? fe.defaultBackend) : fe.defaultBackend;
-    this.be = be;
+    if (this.ruleStage === 1) {
+      if (fr !== null && fr.httpReq.length > 0 && !this.ruleVerdict(fr.httpReq, null, false)) return false;
+      if (!restrictRequest(fe, h.headers)) return this.denyRequest(null);
+      this.be = fr !== null && fr.switching.length > 0 ? (pickBackend(fr, this, true) ?? fe.defaultBackend) : fe.defaultBackend;
+      this.ruleStage = 2;
+      this.ruleAt = 0;
+    }
+    const be = this.be;
     if (be !== null && be !== fe) {
       const br = be.rules;
-      if (br !== null) {
-        if (br.tcpReqCnt.length > 0 && !this.ruleVerdict(br.tcpReqCnt, be, true)) return false;
-        if (br.httpReq.length > 0 && !this.ruleVerdict(br.httpReq, be, false)) return false;
+      if (this.ruleStage === 2) {
+        if (br !== null && br.tcpReqCnt.length > 0 && !this.ruleVerdict(br.tcpReqCnt, be, true)) return false;
+        this.ruleStage = 3;
+        this.ruleAt = 0;
       }
+      if (br !== null && br.httpReq.length > 0 && !this.ruleVerdict(br.httpReq, be, false)) return false;
       if (!restrictRequest(be, h.headers)) return this.denyRequest(be);
     }
+    this.ruleStage = 0;
+    this.ruleAt = 0;
     return true;
   }
+
+  /** Where request rule evaluation resumes after a wait-for-body (0: from the start). */
+  private ruleStage = 0;
+  private ruleAt = 0;
 
   /** Runs a request rule set; on a final verdict, answers (deny, return, redirect…) and returns false. */
   private ruleVerdict(rules: readonly Rule[], be: ProxyRuntime | null, tcp: boolean): boolean {
     this.reply = null;
-    const v = runRules(rules, this, true);
+    const v = runRules(rules, this, true, tcp ? 0 : this.ruleAt);
     if (v === ACT_CONTINUE || v === ACT_STOP) return true;
+    // wait-for-body: the body is being read (waitForBody); the set resumes at this rule.
+    if (v === ACT_WAIT_BODY) { this.ruleAt = yieldAt; return false; }
     const c = this.fe.fe!;
     if (tcp || v === ACT_ABORT) {
       // tcp-request content reject, silent-drop: closed without a response, logged `PR`.
@@ -749,6 +807,8 @@ export class HttpStream implements RuleHost {
   private bodyBuffered(): void {
     this.bodyWait = false;
     this.headTimer.disarm();
+    if (this.waitTimer !== null) { clearTimeout(this.waitTimer); this.waitTimer = null; }
+    this.waitAtLeast = 0;
     this.readClient(false);
     if (this.heldBody !== null) {
       // Frontend http-buffer-request: now the rules, with the body at hand.
@@ -1193,6 +1253,7 @@ export class HttpStream implements RuleHost {
     this.discardBody = false;
     this.heldBody = null;
     this.heldBodyBuf = null;
+    this.ruleStage = this.ruleAt = 0;
     this.logLevel = -2;
     this.srvTimeoutSet = this.tunnelTimeoutSet = 0;
     this.tc = -1;
@@ -1550,6 +1611,7 @@ export class HttpStream implements RuleHost {
 
   private clearTxnTimers(): void {
     if (this.tarpitTimer !== null) { clearTimeout(this.tarpitTimer); this.tarpitTimer = null; this.tarpitSpec = null; }
+    if (this.waitTimer !== null) { clearTimeout(this.waitTimer); this.waitTimer = null; }
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     if (this.turnaround) { clearTimeout(this.turnaround); this.turnaround = null; }
     this.srvTimer.disarm();
@@ -1829,6 +1891,8 @@ function onTunnelShutdown(this: ShutdownReq): void {
 }
 
 function onTarpit(st: HttpStream): void { st.tarpitDone(); }
+function onWaitBody(st: HttpStream): void { st.waitBodyTimeout(); }
+function onBodyReady(st: HttpStream): void { st.bodyReady(); }
 function onTurnaround(st: HttpStream): void { st.retryNow(); }
 function onHeadTimer(st: HttpStream): void { st.headTimeout(); }
 function onClientTimer(st: HttpStream): void { st.clientTimer(); }

@@ -55,6 +55,8 @@ export const ACT_ABORT = 5;
 export const ACT_ERROR = 6;
 /** Tarpit: hold the client then answer the deny status. */
 export const ACT_TARPIT = 7;
+/** wait-for-body: the stream reads the body, then runs the set again from this rule. */
+export const ACT_WAIT_BODY = 8;
 
 /** What compiling an action gets. */
 export interface ActionEnv extends CompileEnv {
@@ -93,6 +95,8 @@ export interface RuleHost extends SampleContext {
   timeoutOverride?(which: 'server' | 'tunnel', ms: number): void;
   /** set-src / set-dst: the addresses the rest of the stream (logs, X-Forwarded-For, fetches) sees. */
   overrideAddress?(which: 'src' | 'dst', ip: string, port: number | null): void;
+  /** wait-for-body: true when the rules must pause until the body is read (the stream resumes them). */
+  waitForBody?(ms: number, atLeast: number): boolean;
   /** http-request/http-response capture: a value into capture slot `id` (%hr / %hs). */
   captureValue?(response: boolean, id: number, value: string): void;
 }
@@ -317,7 +321,7 @@ export function runRules(rules: readonly Rule[], host: RuleHost, final: boolean,
     }
     const v = r.action.run(host);
     if (v === ACT_CONTINUE) continue;
-    if (v === ACT_YIELD) { yieldAt = i; return v; }
+    if (v === ACT_YIELD || v === ACT_WAIT_BODY) { yieldAt = i; return v; }
     return v;
   }
   return ACT_CONTINUE;

@@ -2,9 +2,9 @@
  * Actions that change how the stream itself behaves (HAProxy 2.6
  * http_act.c / tcp_act.c): set-log-level, set-timeout, set-src, set-dst.
  */
-import { registerActions, ACT_CONTINUE, type Action, type ActionEnv, type RuleHost, type RuleSetName } from './rule-set';
+import { registerActions, ACT_CONTINUE, ACT_WAIT_BODY, type Action, type ActionEnv, type RuleHost, type RuleSetName } from './rule-set';
 import { compileSampleExpr, castTo, ipv4Text, ipv6Text, T_ADDR, T_IPV4, T_IPV6, T_STR, T_SINT, type SampleExpr } from './sample';
-import { parseTime } from '../config/args';
+import { parseTime, parseSize } from '../config/args';
 
 /** syslog severities by name, as HAProxy's log levels; `silent` is -1. */
 const LEVELS: Readonly<Record<string, number>> = {
@@ -45,6 +45,13 @@ class SetAddress implements Action {
   }
 }
 
+class WaitForBody implements Action {
+  constructor(private readonly ms: number, private readonly atLeast: number) {}
+  run(host: RuleHost): number {
+    return host.waitForBody !== undefined && host.waitForBody(this.ms, this.atLeast) ? ACT_WAIT_BODY : ACT_CONTINUE;
+  }
+}
+
 class Capture implements Action {
   constructor(private readonly response: boolean, private readonly id: number, private readonly expr: SampleExpr) {}
   run(host: RuleHost): number {
@@ -57,6 +64,22 @@ class Capture implements Action {
 const HTTP_AND_TCP: readonly RuleSetName[] = ['http-request', 'tcp-request connection', 'tcp-request session', 'tcp-request content'];
 
 registerActions([
+  {
+    name: 'wait-for-body', sets: ['http-request'], usage: 'wait-for-body time <time> [ at-least <bytes> ]',
+    parse(words: string[]) {
+      if (words[1] !== 'time' || words[2] === undefined) return `expects 'time <time>' [ 'at-least <bytes>' ]`;
+      const t = parseTime(words[2]);
+      if (!t.ok || t.value <= 0) return `invalid time '${words[2]}'`;
+      let atLeast = 0;
+      if (words.length > 3) {
+        if (words[3] !== 'at-least' || words[4] === undefined || words.length > 5) return `expects 'at-least <bytes>' after the time`;
+        const n = parseSize(words[4]);
+        if (!n.ok || n.value <= 0) return `invalid size '${words[4]}'`;
+        atLeast = n.value;
+      }
+      return new WaitForBody(t.value, atLeast);
+    },
+  },
   {
     // `capture <sample> len <n>` became `... id <slot>` when the line was read (rules/keywords.ts).
     name: 'capture', sets: ['http-request', 'http-response'], usage: 'capture <sample> [ len <length> | id <id> ]',
