@@ -152,6 +152,20 @@ let atV = '';
  * are not that many. A negative occurrence counts first (no history array).
  */
 function valueAt(list: HeaderList, lname: string, occ: number, split: boolean): boolean {
+  if (occ === -1 && lname.length !== 0) {
+    // The last one (req.hdr's default): the last field of that name, its last
+    // element; one pass from the end instead of counting everything first.
+    for (let i = list.count - 1; i >= 0; i--) {
+      if (!list.nameIs(i, lname)) continue;
+      const v = list.value(i);
+      atV = v;
+      if (!split) { whole(v); return true; }
+      let r = element(v, 0);
+      while (r < v.length) r = element(v, r + 1);
+      return true;
+    }
+    return false;
+  }
   if (occ < 0) {
     if (-occ > MAX_HDR_HISTORY) return false;
     const n = countValues(list, lname, split);
