@@ -72,6 +72,30 @@ test('criteria: fetches with their default method, derived keywords, converters 
   }
 });
 
+test('ACLs try every value of a multi-valued fetch (hdr without an occurrence, cookies), as HAProxy', () => {
+  const c = ctx({ httpReq: req('GET / HTTP/1.1\nHost: a\nX-Forwarded-For: 1.1.1.1, 2.2.2.2\nX-Forwarded-For: 3.3.3.3\nCookie: a=1; b=x; a=2') });
+  const cases: Array<[string[], number]> = [
+    [['hdr(x-forwarded-for)', '1.1.1.1'], ACL_PASS],
+    [['hdr(x-forwarded-for)', '2.2.2.2'], ACL_PASS],
+    [['req.hdr(x-forwarded-for)', '3.3.3.3'], ACL_PASS],
+    [['hdr(x-forwarded-for,1)', '1.1.1.1'], ACL_PASS],
+    [['hdr(x-forwarded-for,-1)', '1.1.1.1'], ACL_FAIL],
+    [['req.fhdr(x-forwarded-for)', '1.1.1.1, 2.2.2.2'], ACL_PASS],
+    [['hdr_beg(x-forwarded-for)', '2.2.'], ACL_PASS],
+    [['req.hdr(x-forwarded-for),ipmask(8)', '-m', 'str', '3.0.0.0'], ACL_PASS],
+    [['req.cook(a)', '2'], ACL_PASS],
+    [['req.cook(a)', '1'], ACL_PASS],
+    [['req.cook(a)', '3'], ACL_FAIL],
+    [['hdr(x-none)', '-m', 'found'], ACL_FAIL],
+  ];
+  for (const [w, want] of cases) {
+    const e = acl(w);
+    assert.notEqual(typeof e, 'string', `${w.join(' ')}: ${e}`);
+    if (typeof e === 'string') continue;
+    assert.equal(e.exec(c, true), want, w.join(' '));
+  }
+});
+
 test('acl errors use HAProxy wording', () => {
   const cases: Array<[string[], RegExp]> = [
     [['nosuchfetch', 'x'], /unknown fetch method 'nosuchfetch'/],

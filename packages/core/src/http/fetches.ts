@@ -196,8 +196,7 @@ function valueAt(list: HeaderList, lname: string, occ: number, split: boolean): 
  * (req.fhdr). This is what HAProxy's ACLs iterate over for hdr(<name>)
  * without an occurrence; `lname` must be lower-case.
  */
-export function headerOccurrences(list: HeaderList, lname: string, split: boolean): string[] {
-  const out: string[] = [];
+export function headerOccurrences(list: HeaderList, lname: string, split: boolean, out: string[] = []): string[] {
   for (let i = 0; i < list.count; i++) {
     if (lname.length !== 0 && !list.nameIs(i, lname)) continue;
     const v = list.value(i);
@@ -882,10 +881,32 @@ const resHdrs = (ctx: SampleContext): HeaderList | undefined => ctx.httpRes?.hea
 const chnHdrs = (ctx: SampleContext): HeaderList | undefined => responseSide(ctx) ? ctx.httpRes?.headers : ctx.httpReq?.headers;
 
 /** The request and response header families, built from one description each. */
+/**
+ * ACL iteration of hdr()/fhdr() (HAProxy iterates when no occurrence is
+ * given, or 0): every element (split) or field value; null otherwise.
+ */
+function hdrAll(list: HeaderList | null | undefined, args: readonly ArgValue[], split: boolean): readonly string[] | null {
+  if (occurrence(args) !== 0) return null;
+  if (list == null) return NO_VALUES;
+  // The ACL reads the values before it asks again: one array for all calls.
+  scratchValues.length = 0;
+  return headerOccurrences(list, headerName(args) ?? '', split, scratchValues);
+}
+
+const scratchValues: string[] = [];
+
+const NO_VALUES: readonly string[] = Object.freeze([]);
+
 function headerFetches(prefix: 'req.' | 'res.', list: (ctx: SampleContext) => HeaderList | undefined, use: number): FetchDef[] {
   return [
-    { name: prefix + 'hdr', args: NAME_OCC, out: T_STR, use, check: checkHdr, fetch: (smp, ctx, args) => hdrFetch(smp, list(ctx), args, true) },
-    { name: prefix + 'fhdr', args: NAME_OCC, out: T_STR, use, check: checkHdr, fetch: (smp, ctx, args) => hdrFetch(smp, list(ctx), args, false) },
+    {
+      name: prefix + 'hdr', args: NAME_OCC, out: T_STR, use, check: checkHdr,
+      fetch: (smp, ctx, args) => hdrFetch(smp, list(ctx), args, true), all: (ctx, args) => hdrAll(list(ctx), args, true),
+    },
+    {
+      name: prefix + 'fhdr', args: NAME_OCC, out: T_STR, use, check: checkHdr,
+      fetch: (smp, ctx, args) => hdrFetch(smp, list(ctx), args, false), all: (ctx, args) => hdrAll(list(ctx), args, false),
+    },
     { name: prefix + 'hdr_cnt', args: OPT_STR, out: T_SINT, use, check: checkHdrName, fetch: (smp, ctx, args) => hdrCntFetch(smp, list(ctx), args, true) },
     { name: prefix + 'fhdr_cnt', args: OPT_STR, out: T_SINT, use, check: checkHdrName, fetch: (smp, ctx, args) => hdrCntFetch(smp, list(ctx), args, false) },
     { name: prefix + 'hdr_val', args: NAME_OCC, out: T_SINT, use, check: checkHdr, fetch: (smp, ctx, args) => hdrValFetch(smp, list(ctx), args) },
@@ -900,7 +921,11 @@ function headerFetches(prefix: 'req.' | 'res.', list: (ctx: SampleContext) => He
 /** The cookie family: `multi` is HAProxy's request direction (several cookies per line). */
 function cookieFetches(names: readonly [string, string, string], list: (ctx: SampleContext) => HeaderList | undefined, response: boolean, use: number): FetchDef[] {
   return [
-    { name: names[0], args: OPT_STR, out: T_STR, use, fetch: (smp, ctx, args) => cookFetch(smp, list(ctx), args, response, !response) },
+    {
+      name: names[0], args: OPT_STR, out: T_STR, use, fetch: (smp, ctx, args) => cookFetch(smp, list(ctx), args, response, !response),
+      // ACLs try every cookie of that name (every cookie when none is named).
+      all: (ctx, args) => { const l = list(ctx); const a = args[0]; return l == null ? NO_VALUES : cookieOccurrences(l, response, typeof a === 'string' ? a : ''); },
+    },
     { name: names[1], args: OPT_STR, out: T_SINT, use, fetch: (smp, ctx, args) => cookCntFetch(smp, list(ctx), args, response, !response) },
     { name: names[2], args: OPT_STR, out: T_SINT, use, fetch: (smp, ctx, args) => cookValFetch(smp, list(ctx), args, response, !response) },
   ];
@@ -913,12 +938,12 @@ registerFetches([
   { name: 'hdr_cnt', args: OPT_STR, out: T_SINT, use: HRQHV, check: checkHdrName, fetch: (smp, ctx, args) => hdrCntFetch(smp, reqHdrs(ctx), args, true) },
   { name: 'hdr_val', args: NAME_OCC, out: T_SINT, use: HRQHV, check: checkHdr, fetch: (smp, ctx, args) => hdrValFetch(smp, reqHdrs(ctx), args) },
   { name: 'hdr_ip', args: NAME_OCC, out: T_IPV4, use: HRQHV, check: checkHdr, fetch: (smp, ctx, args) => hdrIpFetch(smp, reqHdrs(ctx), args) },
-  { name: 'shdr', args: NAME_OCC, out: T_STR, use: HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrFetch(smp, resHdrs(ctx), args, true) },
+  { name: 'shdr', args: NAME_OCC, out: T_STR, use: HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrFetch(smp, resHdrs(ctx), args, true), all: (ctx, args) => hdrAll(resHdrs(ctx), args, true) },
   { name: 'shdr_cnt', args: OPT_STR, out: T_SINT, use: HRSHV, check: checkHdrName, fetch: (smp, ctx, args) => hdrCntFetch(smp, resHdrs(ctx), args, true) },
   { name: 'shdr_val', args: NAME_OCC, out: T_SINT, use: HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrValFetch(smp, resHdrs(ctx), args) },
   { name: 'shdr_ip', args: NAME_OCC, out: T_IPV4, use: HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrIpFetch(smp, resHdrs(ctx), args) },
   // hdr(): request headers in request rules, response headers in response rules
-  { name: 'hdr', args: NAME_OCC, out: T_STR, use: HRQHV | HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrFetch(smp, chnHdrs(ctx), args, true) },
+  { name: 'hdr', args: NAME_OCC, out: T_STR, use: HRQHV | HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrFetch(smp, chnHdrs(ctx), args, true), all: (ctx, args) => hdrAll(chnHdrs(ctx), args, true) },
 
   ...cookieFetches(['req.cook', 'req.cook_cnt', 'req.cook_val'], reqHdrs, false, HRQHV),
   ...cookieFetches(['cook', 'cook_cnt', 'cook_val'], reqHdrs, false, HRQHV),

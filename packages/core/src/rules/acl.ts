@@ -81,6 +81,19 @@ export class AclExpr {
 
   exec(ctx: SampleContext, final: boolean): number {
     const e = this.expr;
+    const all = e.fetch.all;
+    if (all !== undefined) {
+      // A fetch with several values (hdr(x) without an occurrence, cookies):
+      // the ACL matches when one of them does, as HAProxy iterates them.
+      const vals = all(ctx, e.args);
+      if (vals !== null) {
+        for (let i = 0; i < vals.length; i++) {
+          const smp = e.evalFrom(ctx, vals[i]);
+          if (smp !== null && (this.method === 'found' || this.matches(smp))) return ACL_PASS;
+        }
+        return ACL_FAIL;
+      }
+    }
     const smp = e.eval(ctx);
     if (smp === null) return (e.smp.flags & F_MAY_CHANGE) !== 0 && !final ? ACL_MISS : ACL_FAIL;
     if (this.method === 'found') return ACL_PASS;

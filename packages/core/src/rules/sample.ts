@@ -411,6 +411,12 @@ export interface FetchDef {
   check?(args: ArgValue[], env: CompileEnv): string | void;
   /** Fills smp; false: no sample. */
   fetch(smp: Sample, ctx: SampleContext, args: readonly ArgValue[]): boolean;
+  /**
+   * Every value an ACL tries (HAProxy's SMP_F_NOT_LAST iteration: each
+   * occurrence of hdr(x), each cookie...), as strings; null when the
+   * arguments name one value (an occurrence), then fetch() is used.
+   */
+  all?(ctx: SampleContext, args: readonly ArgValue[]): readonly string[] | null;
 }
 
 export interface ConverterDef {
@@ -472,6 +478,21 @@ export class SampleExpr {
     smp.flags = 0;
     smp.b = null;
     if (!this.fetch.fetch(smp, ctx, this.args)) return null;
+    const cs = this.convs;
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i];
+      if (!castTo(smp, c.def.in)) return null;
+      if (!c.def.conv(smp, c.args, ctx)) return null;
+    }
+    return smp;
+  }
+
+  /** The converters applied to a string value of the fetch (ACL iteration over all()); null: no sample. */
+  evalFrom(ctx: SampleContext, value: string): Sample | null {
+    const smp = this.smp;
+    smp.flags = 0;
+    smp.b = null;
+    smp.setStr(value);
     const cs = this.convs;
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i];
