@@ -321,12 +321,12 @@ export class HeaderList {
       const o = i * 4;
       const ns = offs[o];
       if (ns >= 0) off = copyBytes(src!, ns, offs[o + 1], out, off);
-      else off += out.write(this.names![i]!, off, 'latin1');
+      else off = writeLatin1(this.names![i]!, out, off);
       out[off++] = 0x3a;
       out[off++] = 0x20;
       const vs = offs[o + 2];
       if (vs >= 0) off = copyBytes(src!, vs, offs[o + 3], out, off);
-      else off += out.write(this.values![i]!, off, 'latin1');
+      else off = writeLatin1(this.values![i]!, out, off);
       out[off++] = 0x0d;
       out[off++] = 0x0a;
     }
@@ -338,6 +338,17 @@ export class HeaderList {
     this.writeTo(out, 0);
     return out;
   }
+}
+
+/**
+ * A latin1 string into out at off (values and names set by rules): short
+ * ones by a JS loop, which costs less than a native Buffer#write call.
+ */
+function writeLatin1(str: string, out: Buffer, off: number): number {
+  const n = str.length;
+  if (n > 48) return off + out.write(str, off, 'latin1');
+  for (let k = 0; k < n; k++) out[off++] = str.charCodeAt(k);
+  return off;
 }
 
 /** Short copies are cheaper in JS than through the native Buffer#copy. */
