@@ -458,9 +458,7 @@ export class HttpStream implements RuleHost {
     const mode = be !== null && be.connMode > this.fe.connMode ? be.connMode : this.fe.connMode;
     if (mode === CONN_CLOSE) this.keepAlive = false;
     this.srvKeep = mode === CONN_KEEP_ALIVE && h.keepAlive;
-    const m = h.methodCode;
-    const idempotent = m === METH_GET || m === METH_HEAD || m === METH_OPTIONS || m === METH_PUT || m === METH_DELETE || m === METH_TRACE;
-    this.reqCopy = idempotent ? [] : null;
+    this.reqCopy = idempotent(h.methodCode) ? [] : null;
     this.reqCopyLen = 0;
     // unique-id, X-Forwarded-For, X-Original-To (http/analysers.ts).
     finishRequest(this.extras, this.fe, be, h, this, this.txnStart, this.requestLine!);
@@ -816,9 +814,7 @@ export class HttpStream implements RuleHost {
       this.toServerLen = 0;
       this.heldBody = held;
       this.heldBodyBuf = null;
-      const m = this.req!.methodCode;
-      const idempotent = m === METH_GET || m === METH_HEAD || m === METH_OPTIONS || m === METH_PUT || m === METH_DELETE || m === METH_TRACE;
-      this.reqCopy = idempotent ? [] : null;
+      this.reqCopy = idempotent(this.req!.methodCode) ? [] : null;
       this.reqCopyLen = 0;
       return this.processHead(this.req!, held);
     }
@@ -1840,6 +1836,11 @@ function dechunk(b: Buffer): Buffer {
     p = end + 2;
   }
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
+/** Idempotent methods (RFC 9110 §9.2.2): only these are sent again after a failed reused connection. */
+function idempotent(m: number): boolean {
+  return m === METH_GET || m === METH_HEAD || m === METH_OPTIONS || m === METH_PUT || m === METH_DELETE || m === METH_TRACE;
 }
 
 /** A rule rewrote the method or the target (http/actions.ts): the request line is rebuilt. */

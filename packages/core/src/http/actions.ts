@@ -40,7 +40,7 @@ import {
   type Action, type ActionEnv, type RuleHost, type RuleSetName,
 } from '../rules/rule-set';
 import { compileLogFormat, renderLogFormat, EMPTY_LOG_RECORD, type CompiledLogFormat } from '../log/log-format';
-import { isValidHeaderName, isValidHeaderValue, FIELD_VALUE, type HeaderList } from './headers';
+import { isValidHeaderName, isValidHeaderValue, valueElementEnd, FIELD_VALUE, type HeaderList } from './headers';
 import { TARGET_ABSOLUTE, TARGET_AUTHORITY, type MessageHead, type RequestHead } from './h1';
 import { validateErrorFile, errorReplyFor, ERROR_STATUSES, DEFAULT_BUFSIZE, type ErrorReply } from './errors';
 import type { HttpReplySpec } from './reply';
@@ -284,18 +284,7 @@ function replaceItems(v: string, re: RegExp, tpl: string): string | null {
   let p = 0;
   const n = v.length;
   for (;;) {
-    let e = p;
-    let quoted = false;
-    let pair = false;
-    for (; e < n; e++) {
-      const c = v.charCodeAt(e);
-      if (pair) pair = false;
-      else if (quoted) {
-        if (c === 0x5c) pair = true;
-        else if (c === 0x22) quoted = false;
-      } else if (c === 0x22) quoted = true;
-      else if (c === 0x2c) break;
-    }
+    const e = valueElementEnd(v, p, n);
     const r = replaceWhole(v.slice(p, e), re, tpl);
     if (r === null) return null;
     out += r;

@@ -3,12 +3,13 @@
  * a parsed head, in HAProxy's order, for HttpStream to call once per head:
  *
  *   http_wait_for_request   1. monitor-uri (answered here, never forwarded)
- *                           2. request header captures
- *   http_process_req_common 3. http-restrict-req-hdr-names, frontend then
- *                              backend (a reject is a 403 deny)
+ *                           2. request header captures      (analyseRequest)
+ *   http_process_req_common 3. after each proxy's http-request rules (the
+ *                              stream runs them): http-restrict-req-hdr-names,
+ *                              frontend then backend (restrictRequest)
  *   http_process_request    4. unique-id (frontend's format and header)
- *                           5. X-Forwarded-For   6. X-Original-To
- *   http_wait_for_response  7. response header captures
+ *                           5. X-Forwarded-For   6. X-Original-To (finishRequest)
+ *   http_wait_for_response  7. response header captures     (analyseResponse)
  *
  * Each feature lives in its own module; what a proxy configured is compiled
  * once per worker into HttpFeatures (ProxyRuntime.http), and what one

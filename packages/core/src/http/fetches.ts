@@ -39,7 +39,7 @@ import {
   type ArgSpec, type ArgValue, type FetchDef, type Sample, type SampleContext,
 } from '../rules/sample';
 import { METH_OTHER, METH_PATCH, parseRequestHead, type RequestHead } from './h1';
-import type { HeaderList } from './headers';
+import { valueElementEnd, type HeaderList } from './headers';
 import { parseIpInto, parseIPv6Into } from '../util/ip-net';
 
 /*
@@ -82,22 +82,6 @@ function sub(v: string, s: number, e: number): string {
 
 /* ---------------- header values (http_find_header) ---------------- */
 
-/** http_find_hdr_value_end(): the next comma outside a quoted-string, or e. */
-function valueEnd(v: string, p: number, e: number): number {
-  let quoted = false;
-  let qdpair = false;
-  for (; p < e; p++) {
-    const c = v.charCodeAt(p);
-    if (qdpair) qdpair = false;
-    else if (quoted) {
-      if (c === 0x5c) qdpair = true;
-      else if (c === 0x22) quoted = false;
-    } else if (c === 0x22) quoted = true;
-    else if (c === 0x2c) return p;
-  }
-  return e;
-}
-
 /* Bounds of the value element()/whole() found (module state: no allocation). */
 let elS = 0;
 let elE = 0;
@@ -111,7 +95,7 @@ let elE = 0;
 function element(v: string, p: number): number {
   const e = v.length;
   while (p < e && isLws(v.charCodeAt(p))) p++;
-  const end = valueEnd(v, p, e);
+  const end = valueElementEnd(v, p, e);
   let t = end;
   while (t > p && isLws(v.charCodeAt(t - 1))) t--;
   elS = p;
@@ -435,22 +419,6 @@ function pathEnd(t: string, ps: number): number {
 
 /* ---------------- cookies (http_extract_cookie_value) ---------------- */
 
-/** http_find_cookie_value_end(): like valueEnd() but ';' ends a value too. */
-function cookieValueEnd(v: string, p: number, e: number): number {
-  let quoted = false;
-  let qdpair = false;
-  for (; p < e; p++) {
-    const c = v.charCodeAt(p);
-    if (qdpair) qdpair = false;
-    else if (quoted) {
-      if (c === 0x5c) qdpair = true;
-      else if (c === 0x22) quoted = false;
-    } else if (c === 0x22) quoted = true;
-    else if (c === 0x2c || c === 0x3b) return p;
-  }
-  return e;
-}
-
 /* Bounds of the value extractCookie() found. */
 let ckS = 0;
 let ckE = 0;
@@ -482,7 +450,7 @@ function extractCookie(v: string, p: number, e: number, name: string, multi: boo
     if (eq < e && v.charCodeAt(eq) === 0x3d) {
       vs = eq + 1;
       while (vs < e && isSpHt(v.charCodeAt(vs))) vs++;
-      next = cookieValueEnd(v, vs, e);
+      next = valueElementEnd(v, vs, e, true);
       ve = next;
       while (ve > vs && isSpHt(v.charCodeAt(ve - 1))) ve--;
     } else {

@@ -86,6 +86,26 @@ function lower(s: string): string {
   return s;
 }
 
+/**
+ * End of one element of a header value list (HAProxy's
+ * http_find_hdr_value_end()): the next comma outside a quoted-string, or
+ * `e`; with `semicolon`, a ';' ends it too (http_find_cookie_value_end()).
+ */
+export function valueElementEnd(v: string, p: number, e: number, semicolon = false): number {
+  let quoted = false;
+  let qdpair = false;
+  for (; p < e; p++) {
+    const c = v.charCodeAt(p);
+    if (qdpair) qdpair = false;
+    else if (quoted) {
+      if (c === 0x5c) qdpair = true;
+      else if (c === 0x22) quoted = false;
+    } else if (c === 0x22) quoted = true;
+    else if (c === 0x2c || (semicolon && c === 0x3b)) return p;
+  }
+  return e;
+}
+
 export class HeaderList {
   /** Buffer the offsets point into (null for a list built from strings). */
   src: Buffer | null;
