@@ -67,6 +67,9 @@ export function runWorker(): void {
         if (engine) engine.setServerState(m.p, m.s, m.st);
         else pendingStates.push(m);
         return;
+      case 'srv-shutdown':
+        engine?.shutdownServerSessions(m.p, m.s, m.why);
+        return;
       case 'stats-req':
         if (engine) channel.send({ t: 'stats-res', id: m.id, stats: engine.stats() });
         return;

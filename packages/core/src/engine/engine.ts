@@ -306,6 +306,17 @@ export class Engine implements ListenerHost {
     if (srv.weight() === 0) srv.pool.closeAll();
   }
 
+  /**
+   * Close every stream of this worker using server `s` of proxy `p`:
+   * `on-marked-down shutdown-sessions` ('D'), `on-marked-up
+   * shutdown-backup-sessions` ('U'), the CLI's `shutdown sessions server` ('K').
+   */
+  shutdownServerSessions(p: number, s: number, why: string): void {
+    const srv = this.proxies[p]?.servers[s];
+    if (!srv) return;
+    for (const st of [...this.streams]) if (st.srv === srv) st.kill(why);
+  }
+
   stats(): WorkerStats {
     return {
       pid: process.pid,

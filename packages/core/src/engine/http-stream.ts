@@ -1704,9 +1704,13 @@ export class HttpStream implements RuleHost {
     this.srvPending = 0;
   }
 
-  /** Hard stop (hard-stop-after, fast stop). */
-  kill(): void {
-    this.setTerm('K', this.phase === P_TXN ? 'D' : 'C');
+  /**
+   * Hard stop (hard-stop-after, fast stop: 'K'), or the server went down
+   * ('D', on-marked-down shutdown-sessions) or an active one came up ('U',
+   * on-marked-up shutdown-backup-sessions).
+   */
+  kill(why = 'K'): void {
+    this.setTerm(why, this.phase === P_TXN ? 'D' : 'C');
     this.close();
   }
 

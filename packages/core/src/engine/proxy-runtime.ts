@@ -17,6 +17,8 @@ export class ServerRuntime {
   readonly counters: ServerCounters = newServerCounters();
   /** Connections to this server from this worker. */
   cur = 0;
+  /** Connections to this server from the other workers, as last reported over IPC. */
+  remoteCur = 0;
   state: ServerRuntimeState;
   /** Idle connections to this server (mode http). */
   readonly pool: ServerPool;
@@ -41,6 +43,11 @@ export class ServerRuntime {
   release(): void {
     this.cur--;
     this.counters.scur = this.cur;
+  }
+
+  /** Connections to this server from every worker of the node (leastconn, first, hash-balance-factor). */
+  load(): number {
+    return this.cur + this.remoteCur;
   }
 
   /** Weight for the load balancer: 0 when not usable. */

@@ -624,9 +624,9 @@ export class TcpStream implements RuleHost {
     this.close();
   }
 
-  /** Hard stop (hard-stop-after, fast stop). */
-  kill(): void {
-    this.setTerm('K', this.connected ? 'D' : 'C');
+  /** Hard stop ('K'), or killed because of a server state change ('D', 'U'): see HttpStream.kill. */
+  kill(why = 'K'): void {
+    this.setTerm(why, this.connected ? 'D' : 'C');
     this.close();
   }
 

@@ -15,6 +15,12 @@ export type MasterMessage =
   | { t: 'config'; gen: number; cfg: CompiledConfig; workerIndex: number; workerCount: number; masterPid: number; states: ServerStateTable }
   /** One server's runtime state changed (admin command, health check). */
   | { t: 'srv'; p: number; s: number; st: ServerRuntimeState }
+  /**
+   * Close every stream using this server now, logged with termination cause
+   * `why`: 'D' on-marked-down shutdown-sessions, 'U' on-marked-up
+   * shutdown-backup-sessions, 'K' `shutdown sessions server`.
+   */
+  | { t: 'srv-shutdown'; p: number; s: number; why: 'D' | 'U' | 'K' }
   | { t: 'stats-req'; id: number }
   /** Stop accepting; exit once in-flight connections are done (graceful) or now. */
   | { t: 'stop'; graceful: boolean; hardStopAfter: number };
