@@ -82,6 +82,7 @@ describe('tcp balance', () => {
       fe('redisp'),
       'backend be_redisp',
       '    retries 2',
+      '    option redispatch',
       // A refused connect waits min(1 s, timeout connect) before the retry (HAProxy's turn-around).
       '    timeout connect 200ms',
       `    server bad 127.0.0.1:${refusedPort}`,

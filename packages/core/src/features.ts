@@ -7,6 +7,8 @@ import './proxy/sections';
 import './proxy/bind';
 import './proxy/server';
 import './backend/server-pool';
+import './backend/queue-keywords';
+import './backend/retry';
 import './log/keywords';
 import './log/format-keywords';
 import './http/errorfile-keywords';

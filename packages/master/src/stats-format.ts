@@ -452,8 +452,8 @@ function serverRow(input: StatInput, px: ProxyConfig, sv: ServerConfig, st: Serv
   const chkShown = chkOn && !check.paused;
   put(row, 'pxname', px.name);
   put(row, 'svname', sv.name);
-  put(row, 'qcur', 0);
-  put(row, 'qmax', 0);
+  put(row, 'qcur', c.qcur);
+  put(row, 'qmax', c.qmax);
   put(row, 'scur', c.scur);
   put(row, 'smax', c.smax);
   if (sv.maxconn) put(row, 'slim', sv.maxconn);
@@ -529,8 +529,8 @@ function backendRow(input: StatInput, px: ProxyConfig, c: BackendCounters, serve
   const lastchg = ageSec(input.now, input.processStart);
   put(row, 'pxname', px.name);
   put(row, 'svname', 'BACKEND');
-  put(row, 'qcur', 0);
-  put(row, 'qmax', 0);
+  put(row, 'qcur', c.qcur);
+  put(row, 'qmax', c.qmax);
   put(row, 'scur', c.scur);
   put(row, 'smax', c.smax);
   put(row, 'slim', fullconn(input.config, px));
@@ -594,8 +594,8 @@ function putHrsp(row: StatRow, c: HttpCounters): void {
 
 const HTTP_ZERO: HttpCounters = { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0 };
 const ZERO_FE: FrontendCounters = { ...HTTP_ZERO, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, ereq: 0, connTot: 0, dcon: 0, dses: 0 };
-const ZERO_BE: BackendCounters = { ...HTTP_ZERO, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: 0 };
-const ZERO_SV: ServerCounters = { ...HTTP_ZERO, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connect: 0, lastSess: 0 };
+const ZERO_BE: BackendCounters = { ...HTTP_ZERO, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: 0, qcur: 0, qmax: 0 };
+const ZERO_SV: ServerCounters = { ...HTTP_ZERO, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connect: 0, lastSess: 0, qcur: 0, qmax: 0 };
 
 /**
  * The rows of `show stat` in HAProxy's order: per proxy (declaration order,

@@ -15,6 +15,8 @@ import type { ServerRuntimeState, ServerStateTable } from '@switchyard/core/prox
 import { initialServerState } from '@switchyard/core/engine/proxy-runtime';
 import type { WorkerStats } from '@switchyard/core/stats/counters';
 import type { ListenerSet } from './listeners';
+import { SlotArbiter } from './slot-arbiter';
+import { SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED } from '@switchyard/core/proxy/server-state';
 
 export interface WorkerHandle {
   worker: Worker;
@@ -26,6 +28,9 @@ export interface WorkerHandle {
   ready: boolean;
   stopping: boolean;
   exited: boolean;
+  /** Its generation's node-wide counts and maxconn credits. */
+  arbiter: SlotArbiter;
+  send(m: MasterMessage): void;
 }
 
 interface Generation {
@@ -34,6 +39,7 @@ interface Generation {
   workers: WorkerHandle[];
   /** Reloads this generation came from (show proc). */
   reloads: number;
+  arbiter: SlotArbiter;
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -82,7 +88,8 @@ export class Supervisor extends EventEmitter {
     // it while the new workers start. They start from a carried-over copy, and
     // each change is carried over to them as it happens (syncPending).
     const initial = carryOverStates(prev?.cfg, this.states, cfg);
-    const gen: Generation = { gen: this.nextGen++, cfg, workers: [], reloads: this.reloads };
+    const gen: Generation = { gen: this.nextGen++, cfg, workers: [], reloads: this.reloads, arbiter: null as unknown as SlotArbiter };
+    gen.arbiter = new SlotArbiter(cfg, () => (this.current === gen ? this.states : this.pending?.gen === gen ? this.pending.sent : initial));
     if (prev) this.pending = { gen, sent: initial };
     else {
       // First start: the Runtime API is already up and may read the config and
@@ -125,12 +132,15 @@ export class Supervisor extends EventEmitter {
       worker, gen: gen.gen, index, pid: worker.process.pid ?? 0, startedAt: Date.now(),
       ready: false, stopping: false, exited: false,
       channel: undefined as unknown as Channel<MasterMessage, WorkerMessage>,
+      arbiter: gen.arbiter,
+      send(m: MasterMessage): void { this.channel.send(m); },
     };
     h.channel = new Channel<MasterMessage, WorkerMessage>(worker.process as unknown as import('@switchyard/core/ipc/channel').IpcEndpoint, m => this.onWorkerMessage(h, m));
     worker.process.on('message', (raw: unknown) => { h.channel.receive(raw); });
     worker.on('exit', (code, signal) => this.onExit(gen, h, code, signal));
     worker.on('error', () => { /* IPC errors surface as exit */ });
     h.channel.send({ t: 'config', gen: gen.gen, cfg: gen.cfg, workerIndex: index, workerCount: gen.cfg.global.nbthread, masterPid: process.pid, states });
+    gen.arbiter.add(h);
     h.channel.flush();
     for (const l of gen.cfg.listeners) this.sendHandle(h, l.key);
     return h;
@@ -183,11 +193,21 @@ export class Supervisor extends EventEmitter {
       case 'log':
         this.log[m.level]({ worker: h.pid }, m.msg);
         return;
+      case 'slot-want':
+        h.arbiter.want(h, m.p, m.s, m.n);
+        return;
+      case 'slot-give':
+        h.arbiter.give(h, m.p, m.s, m.n);
+        return;
+      case 'load':
+        h.arbiter.load(h, m.v);
+        return;
     }
   }
 
   private onExit(gen: Generation, h: WorkerHandle, code: number | null, signal: string | null): void {
     h.exited = true;
+    gen.arbiter.remove(h);
     this.emit('exit', h);
     if (!h.ready) this.emit('failed', h, `worker ${h.pid} exited before it was ready (${signal ?? `code ${code}`})`);
     for (const [id, p] of this.pendingStats) {
@@ -196,6 +216,7 @@ export class Supervisor extends EventEmitter {
     const idx = this.old.indexOf(gen);
     if (idx >= 0 && gen.workers.every(w => w.exited)) {
       this.old.splice(idx, 1);
+      gen.arbiter.close();
       this.log.info(`all workers of generation ${gen.gen} have exited`);
       this.emit('old-gone');
     }
@@ -271,11 +292,27 @@ export class Supervisor extends EventEmitter {
     await this.collectStats();
   }
 
-  /** Change a server's state and replicate it to every current worker. */
+  /**
+   * Change a server's state and replicate it to every current worker. A
+   * server with `slowstart` coming back (stopped → running) goes through
+   * STARTING for that long, as HAProxy's srv_update_status does: workers
+   * ramp its weight, the arbiter its maxconn.
+   */
   setServerState(p: number, s: number, st: ServerRuntimeState): void {
-    if (!this.states[p] || !this.states[p][s]) return;
+    const prev = this.states[p]?.[s];
+    if (!prev) return;
+    const ss = this.current?.cfg.proxies[p]?.servers[s]?.slowstart ?? 0;
+    if (ss > 0 && st.op === SRV_ST_RUNNING && prev.op === SRV_ST_STOPPED) {
+      st = { ...st, op: SRV_ST_STARTING };
+      const since = st.lastChange;
+      setTimeout(() => {
+        const now = this.states[p]?.[s];
+        if (now && now.op === SRV_ST_STARTING && now.lastChange === since) this.setServerState(p, s, { ...now, op: SRV_ST_RUNNING });
+      }, ss).unref();
+    }
     this.states[p][s] = st;
     for (const w of this.currentWorkers()) w.channel.send({ t: 'srv', p, s, st });
+    this.current?.arbiter.stateChanged(p, s);
     this.syncPending();
   }
 

@@ -258,8 +258,8 @@ describe('show stat CSV', () => {
       { name: 'fe_main', fe: { ...H0, scur: 3, smax: 9, stot: 42, bin: 1000, bout: 2000, dreq: 1, dresp: 2, ereq: 3, connTot: 44, dcon: 5, dses: 6 }, be: null, servers: [] },
       {
         name: 'be_app', fe: null,
-        be: { ...H0, scur: 2, smax: 4, stot: 40, bin: 900, bout: 1900, dreq: 0, dresp: 0, econ: 1, eresp: 2, wretr: 3, wredis: 4, lbtot: 40, cliAbrt: 5, srvAbrt: 6, connTot: 40, lastSess: NOW - 9_500 },
-        servers: [{ ...H0, scur: 2, smax: 3, stot: 40, bin: 900, bout: 1900, econ: 1, eresp: 2, wretr: 3, wredis: 4, lbtot: 40, cliAbrt: 5, srvAbrt: 6, connect: 41, lastSess: NOW - 9_500 }],
+        be: { ...H0, scur: 2, smax: 4, stot: 40, bin: 900, bout: 1900, dreq: 0, dresp: 0, econ: 1, eresp: 2, wretr: 3, wredis: 4, lbtot: 40, cliAbrt: 5, srvAbrt: 6, connTot: 40, lastSess: NOW - 9_500, qcur: 0, qmax: 0 },
+        servers: [{ ...H0, scur: 2, smax: 3, stot: 40, bin: 900, bout: 1900, econ: 1, eresp: 2, wretr: 3, wredis: 4, lbtot: 40, cliAbrt: 5, srvAbrt: 6, connect: 41, lastSess: NOW - 9_500, qcur: 0, qmax: 0 }],
       },
     ];
     const out = formatStatCsv(buildStatRows(input)).split('\n');
@@ -423,8 +423,8 @@ describe('aggregation over workers', () => {
         { name: 'fe_main', fe: { ...H0, scur, smax: scur, stot: scur, bin: 1, bout: 2, dreq: 0, dresp: 0, ereq: 0, connTot: scur, dcon: 0, dses: 0 }, be: null, servers: [] },
         {
           name: 'be_app', fe: null,
-          be: { ...H0, scur, smax: scur, stot: scur, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: scur, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: last },
-          servers: [{ ...H0, scur, smax: scur, stot: scur, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: scur, cliAbrt: 0, srvAbrt: 0, connect: scur, lastSess: last }],
+          be: { ...H0, scur, smax: scur, stot: scur, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: scur, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: last, qcur: 0, qmax: 0 },
+          servers: [{ ...H0, scur, smax: scur, stot: scur, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: scur, cliAbrt: 0, srvAbrt: 0, connect: scur, lastSess: last, qcur: 0, qmax: 0 }],
         },
       ],
     });

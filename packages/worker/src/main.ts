@@ -23,6 +23,8 @@ export function runWorker(): void {
   let ready = false;
   let configured = false;
   const pendingStates: Array<Extract<MasterMessage, { t: 'srv' }>> = [];
+  /** maxconn credits granted before the engine exists (they come right after the config). */
+  const pendingSlots: Array<Extract<MasterMessage, { t: 'slot' }>> = [];
   let stopping = false;
 
   const channel = new Channel<WorkerMessage, MasterMessage>(process as unknown as IpcEndpoint, onMessage);
@@ -55,8 +57,10 @@ export function runWorker(): void {
             workerIndex: m.workerIndex, workerCount: m.workerCount, masterPid: m.masterPid, states: m.states,
             requestHandle: key => channel.send({ t: 'need-listener', key }),
             report,
+            send: msg => channel.send(msg),
           });
           for (const st of pendingStates.splice(0)) engine.setServerState(st.p, st.s, st.st);
+          for (const sl of pendingSlots.splice(0)) engine.sync?.applySlot(sl.p, sl.s, sl.grant, sl.owe);
           for (const p of pending.splice(0)) attach(p.key, p.handle);
           checkReady();
         });
@@ -66,6 +70,13 @@ export function runWorker(): void {
         // State changes that arrive while the engine is being set up are applied once it exists.
         if (engine) engine.setServerState(m.p, m.s, m.st);
         else pendingStates.push(m);
+        return;
+      case 'slot':
+        if (engine) engine.sync?.applySlot(m.p, m.s, m.grant, m.owe);
+        else pendingSlots.push(m);
+        return;
+      case 'load':
+        engine?.sync?.applyLoad(m.v);
         return;
       case 'srv-shutdown':
         engine?.shutdownServerSessions(m.p, m.s, m.why);

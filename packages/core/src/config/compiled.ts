@@ -131,6 +131,12 @@ export interface ServerOptions {
   sslMaxVer?: string;
   /** What the worker needs for TLS to this server, read and checked by the master. */
   tls?: ServerTlsConfig;
+  /** `minconn` (backend/queue-keywords.ts): the dynamic limit's floor under `fullconn`; 0 = maxconn. */
+  minconn?: number;
+  /** `maxqueue`: requests waiting for this server beyond which others go elsewhere or get a 503 (0 = no limit). */
+  maxqueue?: number;
+  /** `slowstart` in ms: weight and maxconn ramp up this long after the server comes back. */
+  slowstart?: number;
 }
 
 export interface ServerConfig extends SourceRef, ServerOptions {
@@ -181,6 +187,12 @@ export interface ProxyConfig extends SourceRef {
   defaultServer: ServerOptions;
   balance: BalanceAlgorithm;
   retries: number;
+  /** `option redispatch [<interval>]`: redispatch on every Nth retry (N > 0) or the Nth before the last (N < 0); 0 = off. */
+  redispatch: number;
+  /** `retry-on`: RETRY_* bits (backend/retry.ts). */
+  retryOn: number;
+  /** `fullconn` (0: not set, computed from the frontends that use the backend). */
+  fullconn: number;
   /** `log global` was given. */
   logGlobal: boolean;
   /** Proxy-level log targets (`log <target>` in the proxy). */

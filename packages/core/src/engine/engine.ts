@@ -20,6 +20,8 @@ import { AT_LOG } from '../rules/sample';
 import { LogSinks } from '../log/sinks';
 import { compileLogFormat, renderLogFormat, type CompiledLogFormat, type LogRecord } from '../log/log-format';
 import type { H1Limits } from '../http/h1';
+import type { WorkerMessage } from '../ipc/messages';
+import { NodeSync } from './node-sync';
 
 export interface EngineOptions {
   workerIndex: number;
@@ -29,6 +31,8 @@ export interface EngineOptions {
   requestHandle(key: string): void;
   /** Lifecycle messages for the master's logger. */
   report(level: 'info' | 'warn' | 'error', msg: string): void;
+  /** Messages to the master (connection counts, maxconn credits); absent: a lone engine. */
+  send?(m: WorkerMessage): void;
 }
 
 /** syslog severities */
@@ -55,9 +59,14 @@ export class Engine implements ListenerHost {
   get isStopping(): boolean { return this.stopping; }
   private onIdle: (() => void) | null = null;
   private pausedForGlobal = false;
+  /** Counts and maxconn credits shared with the other workers; null without a master. */
+  readonly sync: NodeSync | null;
 
   constructor(readonly cfg: CompiledConfig, private readonly opts: EngineOptions) {
     this.proxies = buildRuntime(cfg, opts.states);
+    this.sync = opts.send ? new NodeSync(this.proxies, opts.send) : null;
+    // Without a master (unit tests), each server's maxconn is this engine's alone.
+    if (this.sync === null) for (const p of this.proxies) if (p.cfg.cap.be) { p.attachSlots(null); for (const s of p.servers) if (s.slots) s.slots.held = s.cfg.maxconn; }
     const { workerIndex: wi, workerCount: wc } = opts;
     this.maxconn = shareOf(cfg.global.maxconn, wi, wc);
     this.h1Limits = cfg.global.h1Limits;
@@ -285,7 +294,7 @@ export class Engine implements ListenerHost {
       termState: st.term1 + st.term2,
       actconn: this.actconn, feconn: st.fe.feconn, beconn: st.be?.beconn ?? 0, srvConn: st.srv?.cur ?? 0,
       retries: st.retries, redispatched: st.redispatched,
-      srvQueue: 0, backendQueue: 0,
+      srvQueue: st.srvQueue, backendQueue: st.backendQueue,
       ssl: st.tls !== null, sslVersion: st.tls?.version, sslCipher: st.tls?.cipher,
     };
   }

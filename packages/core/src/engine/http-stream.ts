@@ -33,7 +33,7 @@
  * Handlers are module-level functions; a handle or request finds its stream
  * through a symbol, so a connection allocates no closures.
  */
-import { type ProxyRuntime, type ServerRuntime, CONN_KEEP_ALIVE, CONN_CLOSE } from './proxy-runtime';
+import { type ProxyRuntime, type ServerRuntime, CONN_KEEP_ALIVE, CONN_CLOSE, queueFull } from './proxy-runtime';
 import { type IdleConn, REUSE_NEVER, REUSE_AGGRESSIVE, REUSE_ALWAYS } from '../backend/server-pool';
 import type { Engine } from './engine';
 import type { ListenerRuntime } from './listener';
@@ -61,6 +61,7 @@ import type { VarScopes, TlsView, Sample } from '../rules/sample';
 import { buildReply, type HttpReplySpec } from '../http/reply';
 import { acceptSession } from './conn-rules';
 import { countStatus } from '../stats/counters';
+import { enqueue, leaveQueue, serverHasRoom, type WaitQueue } from '../backend/queue';
 
 const kStream = Symbol('switchyard.http.stream');
 const kToClient = Symbol('switchyard.http.toClient');
@@ -141,6 +142,17 @@ export class HttpStream implements RuleHost {
   private headStart = -1;
   private headDone = -1;
   private assignedAt = -1;
+
+  /* Waiting for a server slot (backend/queue.ts QueueWaiter). */
+  queuedAt = 0;
+  waitQueue: WaitQueue | null = null;
+  askedOf: ServerRuntime | null = null;
+  /** Queue positions when queued (srv_queue/backend_queue in the log). */
+  srvQueue = 0;
+  backendQueue = 0;
+  private queueTimer: NodeJS.Timeout | null = null;
+  /** The server was chosen by use-server or persistence, not by the balancer. */
+  private direct = false;
   private connectStart = 0;
   private connectedAt = -1;
   private respHeadAt = -1;
@@ -834,11 +846,71 @@ export class HttpStream implements RuleHost {
     c.scur = be.beconn;
     this.attemptsLeft = be.cfg.retries + 1;
     const br = be.rules;
-    const srv = (br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null) ?? be.pickServer();
+    const direct = br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null;
+    if (direct !== null) return this.serverOrQueue(direct, false, true);
+    const srv = be.pickWithRoom(this);
     if (!srv) return this.errorReply(503, 'S', 'C');
+    this.serverOrQueue(srv, be.allFull, false);
+  }
+
+  /**
+   * Use `srv` now when it has room, else wait in its queue (or, when the
+   * balancer found every server full, the backend's) as HAProxy's
+   * assign_server_and_queue does. A full `maxqueue` sends a request that
+   * was sent to this server directly to the balancer with `option
+   * redispatch`, else it gets a 503.
+   */
+  private serverOrQueue(srv: ServerRuntime, anyServer: boolean, direct: boolean): void {
+    const be = this.be!;
+    this.direct = direct;
+    if (serverHasRoom(srv)) {
+      this.assignedAt = Date.now();
+      this.assign(srv);
+      return this.takeServerConnection();
+    }
+    if (!anyServer && queueFull(srv)) {
+      if (direct && be.cfg.redispatch !== 0) {
+        const other = be.pickWithRoom(this);
+        if (other) return this.serverOrQueue(other, be.allFull, false);
+      }
+      this.srv = srv;
+      srv.counters.econ++;
+      be.be!.econ++;
+      return this.errorReply(503, 'S', 'Q');
+    }
+    enqueue(be, srv, this, anyServer, Date.now(), this);
+    this.srv = anyServer ? null : srv;
+    const t = be.cfg.timeouts.queue || be.cfg.timeouts.connect;
+    if (t > 0) this.queueTimer = setTimeout(onQueueTimeout, t, this);
+  }
+
+  /** A slot of `srv` is this stream's (backend/queue.ts creditFreed). */
+  dequeued(srv: ServerRuntime): void {
+    if (this.queueTimer !== null) { clearTimeout(this.queueTimer); this.queueTimer = null; }
     this.assignedAt = Date.now();
     this.assign(srv);
     this.takeServerConnection();
+  }
+
+  /** `timeout queue` struck: 503, logged sQ (HAProxy's STRM_ET_QUEUE_TO). */
+  queueTimedOut(): void {
+    this.queueTimer = null;
+    if (this.waitQueue === null || this.finished) return;
+    const be = this.be!;
+    leaveQueue(be, this);
+    this.assignedAt = Date.now();
+    if (this.srv !== null) this.srv.counters.econ++;
+    be.be!.econ++;
+    this.errorReply(503, 's', 'Q');
+  }
+
+  /** Out of any queue (client gone, stream ends). */
+  private leaveQueues(): void {
+    if (this.queueTimer !== null) { clearTimeout(this.queueTimer); this.queueTimer = null; }
+    if (this.waitQueue !== null) {
+      leaveQueue(this.be!, this);
+      this.assignedAt = Date.now();
+    }
   }
 
   /**
@@ -957,7 +1029,7 @@ export class HttpStream implements RuleHost {
     const srv = this.srv!;
     const h = this.server;
     if (h) { h.onread = ignoreRead; h.close(); this.server = null; this.srvReading = false; }
-    const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut);
+    const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut, this, this.direct);
     // HAProxy: a connection that cannot be established after the retries is a 503.
     if (plan === null) return this.errorReply(503, timedOut ? 's' : 'S', 'C');
     this.retries++;
@@ -1246,6 +1318,7 @@ export class HttpStream implements RuleHost {
     const now = Date.now();
     this.txnStart = now;
     this.headStart = this.headDone = this.assignedAt = this.connectedAt = this.respHeadAt = -1;
+    this.srvQueue = this.backendQueue = 0;
     this.discardBody = false;
     this.heldBody = null;
     this.heldBodyBuf = null;
@@ -1311,7 +1384,7 @@ export class HttpStream implements RuleHost {
       termState: this.term1 + this.term2,
       actconn: this.engine.actconn, feconn: this.fe.feconn, beconn: this.be?.beconn ?? 0, srvConn: this.srv?.cur ?? 0,
       retries: this.retries, redispatched: this.redispatched,
-      srvQueue: 0, backendQueue: 0,
+      srvQueue: this.srvQueue, backendQueue: this.backendQueue,
       ssl: this.tls !== null, sslVersion: this.tls?.version, sslCipher: this.tls?.cipher,
     });
   }
@@ -1553,7 +1626,7 @@ export class HttpStream implements RuleHost {
     if (this.phase === P_CLOSING) return;
     if (this.phase === P_TUNNEL) return this.tunnelEof(true);
     if (!this.reqDone) {
-      this.setTerm('C', this.phase === P_CONNECT ? 'C' : 'D');
+      this.setTerm('C', this.waitQueue !== null ? 'Q' : this.phase === P_CONNECT ? 'C' : 'D');
       if (this.be !== null) this.be.be!.cliAbrt++;
       if (this.srv !== null) this.srv.counters.cliAbrt++;
       return this.close();
@@ -1606,6 +1679,7 @@ export class HttpStream implements RuleHost {
   }
 
   private clearTxnTimers(): void {
+    if (this.queueTimer !== null || this.waitQueue !== null) this.leaveQueues();
     if (this.tarpitTimer !== null) { clearTimeout(this.tarpitTimer); this.tarpitTimer = null; this.tarpitSpec = null; }
     if (this.waitTimer !== null) { clearTimeout(this.waitTimer); this.waitTimer = null; }
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
@@ -1738,6 +1812,8 @@ export class HttpStream implements RuleHost {
     this.engine.streamEnded(this);
   }
 }
+
+function onQueueTimeout(st: HttpStream): void { st.queueTimedOut(); }
 
 /* ---------------- write requests ---------------- */
 

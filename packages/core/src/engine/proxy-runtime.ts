@@ -5,12 +5,13 @@
  */
 import type { CompiledConfig, ProxyConfig, ServerConfig } from '../config/compiled';
 import { newBackendCounters, newFrontendCounters, newServerCounters, type BackendCounters, type FrontendCounters, type ServerCounters, type ProxyStats } from '../stats/counters';
-import { serverUsable, type ServerRuntimeState, type ServerStateTable, ADMF_CMAINT, ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED } from '../proxy/server-state';
+import { serverUsable, type ServerRuntimeState, type ServerStateTable, ADMF_CMAINT, ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED } from '../proxy/server-state';
 import { SmoothRoundRobin } from '../backend/lb-roundrobin';
+import { SlotState, WaitQueue, creditFreed, serverHasRoom, markLoad, type SlotLink } from '../backend/queue';
 import { ServerPool, reuseMode } from '../backend/server-pool';
 import { httpFeatures, type HttpFeatures } from '../http/analysers';
 import { compileProxyRules, type ProxyRules, type RuleCompileBase } from '../rules/rule-set';
-import { AT_HTTP_REQ, AT_LOG, compileSampleExpr, type CompileEnv, type SampleExpr } from '../rules/sample';
+import { AT_HTTP_REQ, AT_LOG, compileSampleExpr, type CompileEnv, type SampleExpr, type SampleContext } from '../rules/sample';
 import { SNI_AT } from '../tls/server-ssl';
 
 export class ServerRuntime {
@@ -19,11 +20,21 @@ export class ServerRuntime {
   cur = 0;
   /** Connections to this server from the other workers, as last reported over IPC. */
   remoteCur = 0;
+  /** Requests waiting for this server in the other workers' queues, as last reported. */
+  remoteQueued = 0;
   state: ServerRuntimeState;
   /** Idle connections to this server (mode http). */
   readonly pool: ServerPool;
   /** `sni <expr>` compiled (tls/server-ssl.ts), null when the SNI is constant or absent. */
   sniExpr: SampleExpr | null = null;
+  /** This worker's credits of the node-wide maxconn and its queue (backend/queue.ts); null: no maxconn. */
+  slots: SlotState | null = null;
+  /** Queued on the load-sync list (engine/node-sync.ts). */
+  loadDirty = false;
+  /** Index of its backend in the configuration's proxies. */
+  proxyIndex = -1;
+  /** Its backend (set by ProxyRuntime). */
+  backend: ProxyRuntime | null = null;
 
   constructor(readonly cfg: ServerConfig, readonly index: number, state: ServerRuntimeState | undefined) {
     this.state = state ?? initialServerState(cfg);
@@ -33,6 +44,7 @@ export class ServerRuntime {
   /** A stream was given this server: count it (stot, lbtot, scur/smax). */
   acquire(): void {
     this.cur++;
+    if (!this.loadDirty) markLoad(this);
     const c = this.counters;
     c.stot++; c.lbtot++; c.lastSess = Date.now();
     if (this.cur > c.smax) c.smax = this.cur;
@@ -42,6 +54,9 @@ export class ServerRuntime {
   /** The stream left this server. */
   release(): void {
     this.cur--;
+    if (!this.loadDirty) markLoad(this);
+    // The freed slot goes to a waiter on the next tick, once the releasing stream is done with it.
+    if (this.slots !== null) process.nextTick(creditFreedNT, this);
     this.counters.scur = this.cur;
   }
 
@@ -50,11 +65,35 @@ export class ServerRuntime {
     return this.cur + this.remoteCur;
   }
 
-  /** Weight for the load balancer: 0 when not usable. */
+  /**
+   * Weight for the load balancer: 0 when not usable. During `slowstart`
+   * (state STARTING after the server came back) it grows from 1 to the
+   * full weight (HAProxy's server_recalc_eweight).
+   */
   weight(): number {
-    return serverUsable(this.state) ? this.state.uweight : 0;
+    const st = this.state;
+    if (!serverUsable(st)) return 0;
+    const ss = this.cfg.slowstart;
+    if (st.op === SRV_ST_STARTING && ss !== undefined && ss > 0) return warmWeight(st.uweight, st.lastChange, ss, Date.now());
+    return st.uweight;
   }
 }
+
+/** The weight `elapsed/slowstart` of the way from 1 to `w` (at least 1 while warming up). */
+export function warmWeight(w: number, since: number, slowstart: number, now: number): number {
+  const elapsed = now - since;
+  if (elapsed >= slowstart || elapsed < 0) return w;
+  return Math.max(1, Math.ceil(w * elapsed / slowstart));
+}
+
+function creditFreedNT(srv: ServerRuntime): void { creditFreed(srv.backend!, srv); }
+
+/** The node's queue for `srv` is at its maxqueue (this worker's waiters plus the others' as last reported). */
+export function queueFull(srv: ServerRuntime): boolean {
+  const mq = srv.cfg.maxqueue ?? 0;
+  return mq > 0 && srv.slots !== null && srv.slots.queue.count + srv.remoteQueued >= mq;
+}
+
 
 export function initialServerState(cfg: ServerConfig): ServerRuntimeState {
   // As HAProxy: a `disabled` server starts forced into maintenance (FMAINT|CMAINT) and stopped.
@@ -91,6 +130,12 @@ export class ProxyRuntime {
   readonly dispatch: ServerRuntime | null;
   /** ACLs, rule sets and use_backend, compiled (rules/rule-set.ts); null when the proxy has none. */
   rules: ProxyRules | null = null;
+  /** Requests waiting for any server (backend/queue.ts). */
+  readonly queue = new WaitQueue();
+  /** Requests waiting in this backend's queue and its servers' queues. */
+  queuedTotal = 0;
+  /** Connections of this backend in the other workers, as last reported (fullconn). */
+  remoteConn = 0;
 
   /** What rule, log-format and unique-id expressions of this proxy compile against (rules/rule-set.ts). */
   readonly ruleBase: RuleCompileBase;
@@ -100,6 +145,7 @@ export class ProxyRuntime {
     this.fe = cfg.cap.fe ? newFrontendCounters() : null;
     this.be = cfg.cap.be ? newBackendCounters() : null;
     this.servers = cfg.servers.map((s, i) => new ServerRuntime(s, i, states?.[i]));
+    for (const s of this.servers) { s.proxyIndex = index; s.backend = this; }
     this.active = new SmoothRoundRobin(this.servers.filter(s => !s.cfg.backup));
     this.backups = this.servers.filter(s => s.cfg.backup);
     this.reuse = reuseMode(cfg.options.httpReuse);
@@ -137,6 +183,53 @@ export class ProxyRuntime {
   env(at: number, where: string): CompileEnv {
     const b = this.ruleBase;
     return { proxy: this.cfg, proxies: b.proxies, file: b.file, runtime: b.runtime, userlists: b.userlists, at, where };
+  }
+
+  /** The algorithm is round-robin-like (redispatch on every retry of a balanced request, server-connect.ts). */
+  get roundRobin(): boolean {
+    const b = this.cfg.balance as unknown;
+    // HAProxy's BE_LB_KIND_RR: roundrobin, static-rr and random (random(n) included).
+    return b === 'roundrobin' || b === 'static-rr' || (typeof b === 'string' && b.startsWith('random')) ||
+      (typeof b === 'object' && b !== null && /^(roundrobin|static-rr|random)/.test(String((b as { algo?: string }).algo)));
+  }
+
+  /** Set by pickWithRoom: every server was full, the request waits in the backend's queue. */
+  allFull = false;
+
+  /**
+   * The balancer's choice, skipping servers without a free slot as HAProxy's
+   * balancers skip full servers; when every one is full, `allFull` is set
+   * and the first choice comes back (the request queues in the backend).
+   * Hash-based choices are kept even when full: the request waits for that
+   * server, as with HAProxy.
+   */
+  pickWithRoom(_ctx: SampleContext | null, exclude?: ServerRuntime): ServerRuntime | undefined {
+    this.allFull = false;
+    const first = this.pickServer(exclude);
+    if (first === undefined || first.slots === null || serverHasRoom(first)) return first;
+    const servers = this.servers;
+    for (let i = 0; i < servers.length; i++) {
+      const s = this.pickServer(exclude);
+      if (s === undefined) break;
+      if (serverHasRoom(s)) return s;
+    }
+    // The balancer keeps coming back to full servers: any usable one with room.
+    for (let i = 0; i < servers.length; i++) {
+      const s = servers[i];
+      if (s !== exclude && s.weight() > 0 && serverHasRoom(s) && (!s.cfg.backup || first.cfg.backup)) return s;
+    }
+    this.allFull = true;
+    return first;
+  }
+
+  /** Requests waiting in the servers' queues (not the backend's). */
+  serverQueued(): number {
+    return this.queuedTotal - this.queue.count;
+  }
+
+  /** Give each server with a maxconn its share of the node-wide limit's credits (backend/queue.ts). */
+  attachSlots(link: SlotLink | null): void {
+    for (const s of this.servers) if (s.cfg.maxconn > 0) s.slots = new SlotState(this.index, s.index, link);
   }
 
   usableServers(): number {

@@ -19,6 +19,7 @@ import { type RawStream, type ConnectReq, type WriteReq, WriteWrap, newTcpSocket
 import { adoptTlsHandle } from '../tls/accept';
 import { serverTlsOptions, dynamicSniOptions } from '../tls/server-ssl';
 import type { SampleContext } from '../rules/sample';
+import { redispatchOnRetry } from '../backend/retry';
 import { buildProxyV1, buildProxyV2, type ProxyV2Extras } from './proxy-protocol';
 import { clientEndpoints, proxyHeaderOf } from './listener';
 
@@ -165,7 +166,7 @@ const TURNAROUND_MS = 1000;
 
 /** What to do after a failed connect attempt (planRetry). */
 export interface RetryPlan {
-  /** The server of the next attempt: the same, or another one on the last attempt. */
+  /** The server of the next attempt: the same, or another one (redispatch). */
   srv: ServerRuntime;
   redispatched: boolean;
   /** Wait before the attempt (turn-around after an immediate error), 0 after a timeout. */
@@ -173,12 +174,16 @@ export interface RetryPlan {
 }
 
 /**
- * The connect-retry policy shared by the TCP and HTTP streams: count the
- * failure (econ), then, while attempts are left (`retries`), count a retry
- * (wretr) and send the last attempt to another server when there is one
- * (wredis: the redispatch the issue asks for). Null: no attempt left.
+ * The connect-retry policy shared by the TCP and HTTP streams (HAProxy's
+ * back_handle_st_cer): count the failure (econ); while attempts are left
+ * (`retries`), count a retry (wretr) and, with `option redispatch`, send it
+ * to another server (wredis) when the server is no longer up, when the
+ * redispatch interval says so (by default the last retry), or on every retry
+ * of a balanced request (not a use-server/cookie one) when the algorithm is
+ * round-robin and another server is up. Null: no attempt left.
  */
-export function planRetry(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: number, timedOut: boolean): RetryPlan | null {
+export function planRetry(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: number, timedOut: boolean,
+  ctx: SampleContext | null, direct: boolean): RetryPlan | null {
   const c = be.be!;
   srv.counters.econ++;
   c.econ++;
@@ -186,13 +191,16 @@ export function planRetry(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: nu
   srv.counters.wretr++;
   c.wretr++;
   let next = srv;
-  if (attemptsLeft === 1) {
-    const other = be.pickServer(srv);
-    if (other && other !== srv) {
+  const cfg = be.cfg;
+  const retryNo = cfg.retries - attemptsLeft + 1;
+  if (cfg.redispatch !== 0 && srv !== be.dispatch &&
+    (srv.weight() === 0 || redispatchOnRetry(cfg.redispatch, retryNo, cfg.retries) || (!direct && be.roundRobin && be.usableServers() > 1))) {
+    const other = be.pickWithRoom(ctx, srv);
+    if (other && other !== srv && !be.allFull) {
       next = other;
       srv.counters.wredis++;
       c.wredis++;
     }
   }
-  return { srv: next, redispatched: next !== srv, delay: timedOut ? 0 : Math.min(TURNAROUND_MS, be.cfg.timeouts.connect || TURNAROUND_MS) };
+  return { srv: next, redispatched: next !== srv, delay: timedOut ? 0 : Math.min(TURNAROUND_MS, cfg.timeouts.connect || TURNAROUND_MS) };
 }

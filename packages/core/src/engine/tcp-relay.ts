@@ -10,7 +10,7 @@
  * Handlers are module-level functions; a handle or request finds its side
  * through a symbol, so a connection allocates no closures.
  */
-import type { ProxyRuntime, ServerRuntime } from './proxy-runtime';
+import { queueFull, type ProxyRuntime, type ServerRuntime } from './proxy-runtime';
 import type { Engine } from './engine';
 import type { ListenerRuntime } from './listener';
 import {
@@ -27,6 +27,7 @@ import { runRules, pickBackend, pickUseServer, yieldAt, ACT_CONTINUE, ACT_STOP, 
 import type { VarScopes, TlsView } from '../rules/sample';
 import type { RequestHead, ResponseHead } from '../http/h1';
 import type { LogRecord } from '../log/log-format';
+import { enqueue, leaveQueue, serverHasRoom, type WaitQueue } from '../backend/queue';
 
 const kSide = Symbol('switchyard.side');
 
@@ -229,13 +230,70 @@ export class TcpStream implements RuleHost {
     c.scur = be.beconn;
     if (this.early !== null) { c.bin += this.early.length; }
     const br = be.rules;
-    const srv = (br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null) ?? be.pickServer();
+    const direct = br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null;
+    if (direct !== null) return this.serverOrQueue(direct, false, true);
+    const srv = be.pickWithRoom(this);
     // No usable server: Tw stays -1, as HAProxy logs `<NOSRV> -1/-1/Tt … SC`.
     if (!srv) return this.abort('S', 'C');
+    this.serverOrQueue(srv, be.allFull, false);
+  }
+
+  /* Waiting for a server slot (backend/queue.ts QueueWaiter; HttpStream has the same). */
+  queuedAt = 0;
+  waitQueue: WaitQueue | null = null;
+  askedOf: ServerRuntime | null = null;
+  srvQueue = 0;
+  backendQueue = 0;
+  private queueTimer: NodeJS.Timeout | null = null;
+  private direct = false;
+
+  private serverOrQueue(srv: ServerRuntime, anyServer: boolean, direct: boolean): void {
+    const be = this.be!;
+    this.direct = direct;
+    if (serverHasRoom(srv)) return this.dequeued(srv);
+    if (!anyServer && queueFull(srv)) {
+      if (direct && be.cfg.redispatch !== 0) {
+        const other = be.pickWithRoom(this);
+        if (other) return this.serverOrQueue(other, be.allFull, false);
+      }
+      this.srv = srv;
+      this.tw = Date.now() - this.acceptTime;
+      srv.counters.econ++;
+      be.be!.econ++;
+      return this.abort('S', 'Q');
+    }
+    enqueue(be, srv, this, anyServer, Date.now(), this);
+    if (!anyServer) this.srv = srv;
+    const t = be.cfg.timeouts.queue || be.cfg.timeouts.connect;
+    if (t > 0) this.queueTimer = setTimeout(onQueueTimeout, t, this);
+  }
+
+  /** A slot of `srv` is this stream's (now, or from the queue). */
+  dequeued(srv: ServerRuntime): void {
+    if (this.queueTimer !== null) { clearTimeout(this.queueTimer); this.queueTimer = null; }
     this.tw = Date.now() - this.acceptTime;
     this.assign(srv);
     if (this.early !== null) srv.counters.bin += this.early.length;
     this.connectServer();
+  }
+
+  queueTimedOut(): void {
+    this.queueTimer = null;
+    if (this.waitQueue === null || this.finished) return;
+    const be = this.be!;
+    leaveQueue(be, this);
+    this.tw = Date.now() - this.acceptTime;
+    if (this.srv !== null) this.srv.counters.econ++;
+    be.be!.econ++;
+    this.abort('s', 'Q');
+  }
+
+  private leaveQueues(): void {
+    if (this.queueTimer !== null) { clearTimeout(this.queueTimer); this.queueTimer = null; }
+    if (this.waitQueue !== null) {
+      leaveQueue(this.be!, this);
+      this.tw = Date.now() - this.acceptTime;
+    }
   }
 
   /* ---------------- what rules see (rules/sample.ts SampleContext) ---------------- */
@@ -359,7 +417,7 @@ export class TcpStream implements RuleHost {
     const srv = this.srv!;
     const h = this.server.handle;
     if (h) { h.onread = ignoreRead; h.close(); this.server.handle = null; }
-    const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut);
+    const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut, this, this.direct);
     if (plan === null) return this.abort(timedOut ? 's' : 'S', 'C');
     this.retries++;
     if (plan.redispatched) { this.redispatched = true; this.assign(plan.srv); }
@@ -568,7 +626,7 @@ export class TcpStream implements RuleHost {
   }
 
   private clientAbort(): void {
-    this.setTerm('C', this.connected ? 'D' : 'C');
+    this.setTerm('C', this.waitQueue !== null ? 'Q' : this.connected ? 'D' : 'C');
     if (this.connected && this.term1 === 'C') { this.be!.be!.cliAbrt++; this.srv!.counters.cliAbrt++; }
   }
 
@@ -642,6 +700,7 @@ export class TcpStream implements RuleHost {
     if (this.turnaround) { clearTimeout(this.turnaround); this.turnaround = null; }
     if (this.inspectTimer) { clearTimeout(this.inspectTimer); this.inspectTimer = null; }
     if (this.resTimer) { clearTimeout(this.resTimer); this.resTimer = null; }
+    if (this.queueTimer !== null || this.waitQueue !== null) this.leaveQueues();
     // Backend and server slots are released before the log line, frontend
     // ones after it (engine.streamEnded): HAProxy 2.6 logs a lone stream as
     // `1/1/0/0/0` (%ac and %fc count it, %bc and %sc no longer do).
@@ -653,6 +712,8 @@ export class TcpStream implements RuleHost {
     this.engine.streamEnded(this);
   }
 }
+
+function onQueueTimeout(st: TcpStream): void { st.queueTimedOut(); }
 
 /** onread must stay a function (a native accessor asserts it). */
 function ignoreRead(): void { /* closing */ }

@@ -21,6 +21,10 @@ export type MasterMessage =
    * shutdown-backup-sessions, 'K' `shutdown sessions server`.
    */
   | { t: 'srv-shutdown'; p: number; s: number; why: 'D' | 'U' | 'K' }
+  /** Credits of a server's node-wide maxconn granted, and how many the master wants back now (backend/queue.ts). */
+  | { t: 'slot'; p: number; s: number; grant: number; owe: number }
+  /** Counts of the other workers: [proxy, server (-1: the backend), connections, queued]... (engine/node-sync.ts). */
+  | { t: 'load'; v: number[] }
   | { t: 'stats-req'; id: number }
   /** Stop accepting; exit once in-flight connections are done (graceful) or now. */
   | { t: 'stop'; graceful: boolean; hardStopAfter: number };
@@ -29,6 +33,12 @@ export type WorkerMessage =
   /** Every listener is listening. */
   | { t: 'ready'; gen: number }
   | { t: 'stats-res'; id: number; stats: WorkerStats }
+  /** n more credits of a server's maxconn wanted (n < 0: waiters left before getting theirs). */
+  | { t: 'slot-want'; p: number; s: number; n: number }
+  /** n credits of a server's maxconn go back to the master. */
+  | { t: 'slot-give'; p: number; s: number; n: number }
+  /** This worker's counts that changed: [proxy, server (-1: backend), connections, queued]... */
+  | { t: 'load'; v: number[] }
   /** A listener could not listen (e.g. an inherited fd that is not a socket). */
   | { t: 'listen-error'; key: string; error: string }
   /** The worker paused a listener at maxconn and wants its handle again. */

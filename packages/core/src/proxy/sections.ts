@@ -38,6 +38,9 @@ export function newProxyConfig(name: string, file: string, line: number): ProxyC
     defaultServer: { weight: 1, maxconn: 0, backup: false, disabled: false, poolMaxConn: -1, poolPurgeDelay: 5000 },
     balance: 'roundrobin',
     retries: 3,
+    redispatch: 0,
+    retryOn: 1, // RETRY_CONN_FAILURE (backend/retry.ts)
+    fullconn: 0,
     logGlobal: false,
     logTargets: [],
     logFormat: null,

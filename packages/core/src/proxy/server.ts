@@ -42,6 +42,7 @@ registerKeywords([
         ssl: draft.ssl, sslVerify: draft.sslVerify, sslCaFile: draft.sslCaFile, sslCrt: draft.sslCrt, sslSni: draft.sslSni, sslSniExpr: draft.sslSniExpr,
         sslVerifyHost: draft.sslVerifyHost, sslAlpn: draft.sslAlpn, sslCiphers: draft.sslCiphers, sslCiphersuites: draft.sslCiphersuites,
         sslMinVer: draft.sslMinVer, sslMaxVer: draft.sslMaxVer,
+        minconn: draft.minconn, maxqueue: draft.maxqueue, slowstart: draft.slowstart,
       };
       p.servers.push(srv);
     },
@@ -146,7 +147,7 @@ registerLineKeywords<ServerDraft>('server', [
 registerUnsupportedLine('server', [
   'check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'check-ssl', 'check-sni', 'agent-check',
   'agent-port', 'agent-inter', 'agent-addr', 'agent-send', 'observe', 'error-limit', 'on-error', 'on-marked-down',
-  'on-marked-up', 'slowstart', 'minconn', 'maxqueue', 'cookie',
+  'on-marked-up', 'cookie',
   'track', 'redir', 'resolvers', 'init-addr', 'resolve-prefer',
   'source', 'usesrc', 'pool-low-conn', 'tfo', 'namespace', 'proto', 'check-proto',
   'check-send-proxy', 'check-via-socks4', 'socks4', 'ws', 'tcp-ut', 'max-reuse', 'no-check', 'non-stick', 'stick',

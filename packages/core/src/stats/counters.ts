@@ -36,6 +36,9 @@ export interface FrontendCounters extends HttpCounters {
 }
 
 export interface BackendCounters extends HttpCounters {
+  /** Requests waiting in the queue now, and the most ever (qcur, qmax). */
+  qcur: number;
+  qmax: number;
   scur: number;
   smax: number;
   stot: number;
@@ -57,6 +60,9 @@ export interface BackendCounters extends HttpCounters {
 }
 
 export interface ServerCounters extends HttpCounters {
+  /** Requests waiting in the queue now, and the most ever (qcur, qmax). */
+  qcur: number;
+  qmax: number;
   scur: number;
   smax: number;
   stot: number;
@@ -91,11 +97,11 @@ export function newFrontendCounters(): FrontendCounters {
 }
 
 export function newBackendCounters(): BackendCounters {
-  return { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: 0 };
+  return { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, dreq: 0, dresp: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connTot: 0, lastSess: 0, qcur: 0, qmax: 0 };
 }
 
 export function newServerCounters(): ServerCounters {
-  return { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connect: 0, lastSess: 0 };
+  return { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0, scur: 0, smax: 0, stot: 0, bin: 0, bout: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0, lbtot: 0, cliAbrt: 0, srvAbrt: 0, connect: 0, lastSess: 0, qcur: 0, qmax: 0 };
 }
 
 /** One proxy's counters from one worker. */
