@@ -62,6 +62,7 @@ import { buildReply, type HttpReplySpec } from '../http/reply';
 import { acceptSession } from './conn-rules';
 import { countStatus } from '../stats/counters';
 import { enqueue, leaveQueue, serverHasRoom, type WaitQueue } from '../backend/queue';
+import { RETRY_CONN_FAILURE, RETRY_EMPTY_RESPONSE, RETRY_JUNK_RESPONSE, RETRY_RESPONSE_TIMEOUT, redispatchOnRetry, retryStatusBit } from '../backend/retry';
 
 const kStream = Symbol('switchyard.http.stream');
 const kToClient = Symbol('switchyard.http.toClient');
@@ -1029,7 +1030,9 @@ export class HttpStream implements RuleHost {
     const srv = this.srv!;
     const h = this.server;
     if (h) { h.onread = ignoreRead; h.close(); this.server = null; this.srvReading = false; }
-    const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut, this, this.direct);
+    // `retry-on` without conn-failure: a failed connect is not retried.
+    const left = (this.be!.cfg.retryOn & RETRY_CONN_FAILURE) !== 0 ? this.attemptsLeft : 0;
+    const plan = planRetry(this.be!, srv, left, timedOut, this, this.direct);
     // HAProxy: a connection that cannot be established after the retries is a 503.
     if (plan === null) return this.errorReply(503, timedOut ? 's' : 'S', 'C');
     this.retries++;
@@ -1090,10 +1093,12 @@ export class HttpStream implements RuleHost {
       if (r.state === 'error') {
         this.be!.be!.eresp++;
         this.srv!.counters.eresp++;
+        if (this.l7Retry(RETRY_JUNK_RESPONSE)) return;
         return this.errorReply(502, 'P', 'H');
       }
       const h = r.head;
       this.sscan.reset();
+      if (h.status >= 401 && this.l7Retry(retryStatusBit(h.status))) return;
       const rest = r.headLength < buf.length ? buf.subarray(r.headLength) : null;
       this.sbuf = rest;
       if (h.status < 200 && h.status !== 101) {
@@ -1192,6 +1197,7 @@ export class HttpStream implements RuleHost {
       this.srv!.counters.eresp++;
       this.srv!.counters.srvAbrt++;
       this.be!.be!.srvAbrt++;
+      if (this.l7Retry(this.respAny ? RETRY_JUNK_RESPONSE : RETRY_EMPTY_RESPONSE)) return;
       return this.errorReply(502, 'S', 'H');
     }
     if (this.respKind === BODY_CLOSE) return this.responseDone();
@@ -1251,6 +1257,51 @@ export class HttpStream implements RuleHost {
     this.toServerLen = this.reqCopyLen;
     this.phase = P_CONNECT;
     // Body bytes wait in the socket until the new connection is up (connected() resumes).
+    this.readClient(false);
+    this.connectServer();
+    return true;
+  }
+
+  /**
+   * `retry-on` (HAProxy's do_l7_retry): the server failed the request in a
+   * way `bit` names, before any byte of a response reached the client. An
+   * idempotent request that went out whole and is still held (RETRY_MAX) is
+   * sent again while `retries` allow, to the same server or, under `option
+   * redispatch`, another (as a failed connect would be). Anything else: false,
+   * the caller answers the error.
+   */
+  private l7Retry(bit: number): boolean {
+    const be = this.be;
+    const copy = this.reqCopy;
+    if (be === null || bit === 0 || (be.cfg.retryOn & bit) === 0 || this.respStarted || this.finished ||
+      copy === null || !this.reqDone || this.attemptsLeft <= 0 || this.srv === null) return false;
+    this.closeServer();
+    const srv = this.srv;
+    const c = be.be!;
+    this.retries++;
+    srv.counters.wretr++;
+    c.wretr++;
+    const cfg = be.cfg;
+    const retryNo = cfg.retries - this.attemptsLeft + 1;
+    if (cfg.redispatch !== 0 && (srv.weight() === 0 || redispatchOnRetry(cfg.redispatch, retryNo, cfg.retries) ||
+      (!this.direct && be.roundRobin && be.usableServers() > 1))) {
+      const other = be.pickWithRoom(this, srv);
+      if (other && other !== srv && !be.allFull) {
+        this.redispatched = true;
+        srv.counters.wredis++;
+        c.wredis++;
+        this.assign(other);
+      }
+    }
+    this.srvTimer.disarm();
+    this.sbuf = null;
+    this.sscan.reset();
+    this.resp = null;
+    this.respAny = false;
+    this.reused = false;
+    this.toServer = copy.slice();
+    this.toServerLen = this.reqCopyLen;
+    this.phase = P_CONNECT;
     this.readClient(false);
     this.connectServer();
     return true;
@@ -1531,7 +1582,7 @@ export class HttpStream implements RuleHost {
 
   private writeError(toClient: boolean): void {
     if (this.finished) return;
-    if (!toClient && this.resp === null && this.reusedFailed()) return;
+    if (!toClient && this.resp === null && (this.reusedFailed() || this.l7Retry(this.respAny ? RETRY_JUNK_RESPONSE : RETRY_EMPTY_RESPONSE))) return;
     if (toClient) this.setTerm('C', this.phase === P_HEAD ? 'R' : 'D');
     else this.setTerm('S', this.resp === null ? 'H' : 'D');
     this.close();
@@ -1673,7 +1724,10 @@ export class HttpStream implements RuleHost {
       this.srvTimer.arm(this.srvTimeout - idle, now);
       return;
     }
-    if (!this.respStarted) return this.errorReply(504, 's', 'H');
+    if (!this.respStarted) {
+      if (this.resp === null && this.l7Retry(RETRY_RESPONSE_TIMEOUT)) return;
+      return this.errorReply(504, 's', 'H');
+    }
     this.setTerm('s', 'D');
     this.close();
   }
