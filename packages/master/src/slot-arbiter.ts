@@ -8,14 +8,14 @@
  * at start, and keeps the rest in a pool. A worker that queues asks for more
  * (`slot-want`); the master grants from the pool in order of asking, and when
  * the pool is empty, asks holders to give credits back as they come free
- * (`owe`): everything from a worker that is not waiting itself, and what is
- * above an even split among the waiting workers from the others. A credit is
+ * (a `cap` on what it keeps): nothing for a worker that is not waiting
+ * itself, an even split among the waiting workers for the others. A credit is
  * always in exactly one place (the pool, or one worker), so the server never
  * gets more than its limit from the node.
  *
  * The limit of a server with `minconn`/`fullconn` or in `slowstart` moves
  * with the backend's node-wide connection count and the warm-up
- * (dynamicMaxconn); the pool grows or shrinks (below zero: owed) with it.
+ * (dynamicMaxconn); the pool grows or shrinks (below zero: caps take it back) with it.
  *
  * Connection counts: each worker reports the counts that changed; each gets
  * back, for those, the sum of the other workers' counts.
@@ -44,7 +44,10 @@ interface ServerSlots {
   /** Credits with no worker (negative: owed after the limit shrank). */
   pool: number;
   held: Map<ArbiterWorker, number>;
-  owe: Map<ArbiterWorker, number>;
+  /** Requests withdrawn after their grant was sent: the worker's next requests are already granted. */
+  debt: Map<ArbiterWorker, number>;
+  /** The cap last sent to each worker (-1: none). */
+  cap: Map<ArbiterWorker, number>;
   waits: Wait[];
 }
 
@@ -69,7 +72,7 @@ export class SlotArbiter {
         if (sv.maxconn <= 0) return;
         const sl: ServerSlots = {
           p, s, maxconn: sv.maxconn, minconn: sv.minconn ?? 0, slowstart: sv.slowstart ?? 0,
-          limit: 0, pool: 0, held: new Map(), owe: new Map(), waits: [],
+          limit: 0, pool: 0, held: new Map(), debt: new Map(), cap: new Map(), waits: [],
         };
         sl.limit = this.limitOf(sl);
         sl.pool = sl.limit;
@@ -86,9 +89,9 @@ export class SlotArbiter {
     for (const sl of this.servers.values()) {
       const g = Math.min(Math.max(0, sl.pool), shareOf(sl.limit, w.index, n));
       sl.held.set(w, g);
-      sl.owe.set(w, 0);
+      sl.cap.set(w, -1);
       sl.pool -= g;
-      if (g > 0) w.send({ t: 'slot', p: sl.p, s: sl.s, grant: g, owe: 0 });
+      if (g > 0) w.send({ t: 'slot', p: sl.p, s: sl.s, grant: g, cap: -1, share: true });
     }
   }
 
@@ -100,7 +103,8 @@ export class SlotArbiter {
     for (const sl of this.servers.values()) {
       sl.pool += sl.held.get(w) ?? 0;
       sl.held.delete(w);
-      sl.owe.delete(w);
+      sl.cap.delete(w);
+      sl.debt.delete(w);
       sl.waits = sl.waits.filter(x => x.w !== w);
       this.rebalance(sl);
     }
@@ -122,10 +126,15 @@ export class SlotArbiter {
     const sl = this.servers.get(key(p, s));
     if (!sl || !sl.held.has(w)) return;
     if (n > 0) {
+      const debt = sl.debt.get(w) ?? 0;
+      const k = Math.min(debt, n);
+      if (k > 0) { sl.debt.set(w, debt - k); n -= k; }
+      if (n === 0) return;
       const last = sl.waits[sl.waits.length - 1];
       if (last && last.w === w) last.n += n; else sl.waits.push({ w, n });
     } else {
-      // Waiters left: withdraw the latest requests of that worker.
+      // Waiters left: withdraw the latest requests of that worker; those
+      // already granted (the grant is on its way) become debt.
       let left = -n;
       for (let i = sl.waits.length - 1; i >= 0 && left > 0; i--) {
         const x = sl.waits[i];
@@ -134,6 +143,7 @@ export class SlotArbiter {
         x.n -= d; left -= d;
         if (x.n === 0) sl.waits.splice(i, 1);
       }
+      if (left > 0) sl.debt.set(w, (sl.debt.get(w) ?? 0) + left);
     }
     this.rebalance(sl);
   }
@@ -144,7 +154,6 @@ export class SlotArbiter {
     const h = sl.held.get(w)!;
     const back = Math.min(n, h);
     sl.held.set(w, h - back);
-    sl.owe.set(w, Math.max(0, (sl.owe.get(w) ?? 0) - back));
     sl.pool += back;
     this.rebalance(sl);
   }
@@ -242,16 +251,18 @@ export class SlotArbiter {
 
   /**
    * Grant from the pool in order of asking, first to the waiting workers
-   * below an even split of the limit, then to any; set what each worker
-   * owes: all it holds when it is not waiting, what is above the even split
-   * (rounded up) when it is and another waiting worker is below it.
+   * below an even split of the limit, then to any; cap what each worker may
+   * keep: nothing when it is not waiting, the even split (rounded up) when it
+   * is and another waiting worker is below it. A cap is absolute (not a
+   * count of credits owed), so it stays right whatever gives are in flight.
    */
   private rebalance(sl: ServerSlots): void {
     const grants = new Map<ArbiterWorker, number>();
     const waiting = new Set<ArbiterWorker>();
     for (const x of sl.waits) waiting.add(x.w);
-    const floorShare = waiting.size > 0 ? Math.floor(sl.limit / waiting.size) : 0;
-    const ceilShare = waiting.size > 0 ? Math.ceil(sl.limit / waiting.size) : 0;
+    // At least one each: with more waiting workers than credits, they take turns.
+    const floorShare = waiting.size > 0 ? Math.max(1, Math.floor(sl.limit / waiting.size)) : 0;
+    const ceilShare = waiting.size > 0 ? Math.max(1, Math.ceil(sl.limit / waiting.size)) : 0;
     for (let pass = 0; pass < 2 && sl.pool > 0 && sl.waits.length > 0; pass++) {
       for (let i = 0; i < sl.waits.length && sl.pool > 0;) {
         const x = sl.waits[i];
@@ -265,37 +276,38 @@ export class SlotArbiter {
         if (x.n === 0) sl.waits.splice(i, 1); else i++;
       }
     }
-    const owe = new Map<ArbiterWorker, number>();
-    for (const w of this.workers) owe.set(w, 0);
+    // Caps: how many credits each worker may keep (-1: no cap).
+    const cap = new Map<ArbiterWorker, number>();
+    for (const w of this.workers) cap.set(w, -1);
     if (sl.waits.length > 0) {
       const still = new Set<ArbiterWorker>();
       for (const x of sl.waits) still.add(x.w);
       const starved = [...still].some(w => (sl.held.get(w) ?? 0) < floorShare);
       for (const w of this.workers) {
-        const h = sl.held.get(w) ?? 0;
-        if (!still.has(w)) owe.set(w, h);
-        else if (starved) owe.set(w, Math.max(0, h - ceilShare));
+        if (!still.has(w)) cap.set(w, 0);
+        else if (starved) cap.set(w, ceilShare);
       }
     }
     if (sl.pool < 0) {
-      // The limit shrank: take the difference from the largest holders.
+      // The limit shrank: the largest holders keep less.
       let need = -sl.pool;
-      for (const o of owe.values()) need -= o;
-      const order = [...this.workers].sort((a, b) => (sl.held.get(b) ?? 0) - (owe.get(b) ?? 0) - ((sl.held.get(a) ?? 0) - (owe.get(a) ?? 0)));
+      const keep = (w: ArbiterWorker): number => { const c = cap.get(w)!, h = sl.held.get(w) ?? 0; return c < 0 ? h : Math.min(h, c); };
+      for (const w of this.workers) need -= (sl.held.get(w) ?? 0) - keep(w);
+      const order = [...this.workers].sort((x, y) => keep(y) - keep(x));
       for (const w of order) {
         if (need <= 0) break;
-        const spare = (sl.held.get(w) ?? 0) - owe.get(w)!;
-        const d = Math.min(spare, need);
-        owe.set(w, owe.get(w)! + d);
+        const k = keep(w);
+        const d = Math.min(k, need);
+        cap.set(w, k - d);
         need -= d;
       }
     }
     for (const w of this.workers) {
       const g = grants.get(w) ?? 0;
-      const o = owe.get(w)!;
-      if (g === 0 && o === (sl.owe.get(w) ?? 0)) continue;
-      sl.owe.set(w, o);
-      w.send({ t: 'slot', p: sl.p, s: sl.s, grant: g, owe: o });
+      const c = cap.get(w)!;
+      if (g === 0 && c === (sl.cap.get(w) ?? -1)) continue;
+      sl.cap.set(w, c);
+      w.send({ t: 'slot', p: sl.p, s: sl.s, grant: g, cap: c });
     }
   }
 }

@@ -60,7 +60,7 @@ export function runWorker(): void {
             send: msg => channel.send(msg),
           });
           for (const st of pendingStates.splice(0)) engine.setServerState(st.p, st.s, st.st);
-          for (const sl of pendingSlots.splice(0)) engine.sync?.applySlot(sl.p, sl.s, sl.grant, sl.owe);
+          for (const sl of pendingSlots.splice(0)) engine.sync?.applySlot(sl.p, sl.s, sl.grant, sl.cap, sl.share);
           for (const p of pending.splice(0)) attach(p.key, p.handle);
           checkReady();
         });
@@ -72,7 +72,7 @@ export function runWorker(): void {
         else pendingStates.push(m);
         return;
       case 'slot':
-        if (engine) engine.sync?.applySlot(m.p, m.s, m.grant, m.owe);
+        if (engine) engine.sync?.applySlot(m.p, m.s, m.grant, m.cap, m.share);
         else pendingSlots.push(m);
         return;
       case 'load':

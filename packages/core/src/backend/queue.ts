@@ -6,7 +6,7 @@
  * master holds it as credits (packages/master/src/slot-arbiter.ts): each
  * worker holds some, starts a stream on the server only with a free credit,
  * and keeps credits it does not use until the master asks for them back
- * (`owe`) because another worker is waiting. So the common case needs no IPC
+ * (a `cap` on what it keeps) because another worker is waiting. So the common case needs no IPC
  * at all, and the limit is never exceeded: a credit is in one place at a time.
  *
  * A stream that finds no free credit waits in this worker's queue of the
@@ -98,31 +98,32 @@ export class SlotState {
   asked = 0;
   /** Waiters (in this server's or its backend's queue) that asked for this server's credit. */
   waiting = 0;
-  /** Credits the master wants back. */
-  owe = 0;
+  /** The most credits the master lets this worker keep now (-1: no cap). */
+  cap = -1;
   readonly queue = new WaitQueue();
   constructor(readonly p: number, readonly s: number, private readonly link: SlotLink | null) {}
 
   /** Credits that can start a stream now. */
   free(cur: number): number {
-    return this.held - this.owe - cur;
+    return (this.cap < 0 ? this.held : Math.min(this.held, this.cap)) - cur;
   }
 
-  /** As many credits asked of the master as there are waiters for them. */
+  /**
+   * As many credits asked of the master as there are waiters for them.
+   * `asked` is wants sent minus grants received, and may go below zero when
+   * a grant crossed a withdrawn request: the master keeps the same count
+   * (slot-arbiter.ts), so the two never drift apart.
+   */
   reconcile(): void {
     const d = this.waiting - this.asked;
     if (d === 0) return;
-    // A waiter served by a credit freed here withdraws its request.
-    if (d < 0 && this.asked === 0) return;
-    const n = d < 0 ? Math.max(d, -this.asked) : d;
-    this.asked += n;
-    this.link?.want(this.p, this.s, n);
+    this.asked += d;
+    this.link?.want(this.p, this.s, d);
   }
 
   give(n: number): void {
     if (n <= 0) return;
     this.held -= n;
-    if (this.owe > 0) this.owe = Math.max(0, this.owe - n);
     this.link?.give(this.p, this.s, n);
   }
 }
@@ -199,15 +200,15 @@ function unwait(w: QueueWaiter): void {
 
 /**
  * A credit of `srv` may be free (a stream released it, the master granted
- * one, a waiter left): give it back when owed, else to the oldest waiter of
+ * one, a waiter left): give it back when above the cap, else to the oldest waiter of
  * the server's or the backend's queue.
  */
 export function creditFreed(be: ProxyRuntime, srv: ServerRuntime): void {
   const sl = srv.slots;
   if (sl === null) return;
-  // Owed credits that are idle go back first.
+  // Idle credits above the cap go back first.
   const idle = sl.held - srv.cur;
-  if (sl.owe > 0 && idle > 0) sl.give(Math.min(sl.owe, idle));
+  if (sl.cap >= 0 && sl.held > sl.cap && idle > 0) sl.give(Math.min(sl.held - sl.cap, idle));
   while (sl.free(srv.cur) > 0) {
     const a = sl.queue.peek(), b = be.queue.peek();
     let w: QueueWaiter | null;
@@ -224,22 +225,14 @@ export function creditFreed(be: ProxyRuntime, srv: ServerRuntime): void {
   }
 }
 
-/** The master granted credits and/or changed what it wants back. */
-export function applySlotMessage(be: ProxyRuntime, srv: ServerRuntime, grant: number, owe: number): void {
+/** The master granted credits and/or changed the cap. */
+export function applySlotMessage(be: ProxyRuntime, srv: ServerRuntime, grant: number, cap: number, share = false): void {
   const sl = srv.slots;
-  if (sl === null) {
-    // The server has no limit in this configuration: the credits go straight back.
-    return;
-  }
+  if (sl === null) return;
   if (grant > 0) {
     sl.held += grant;
-    sl.asked = Math.max(0, sl.asked - grant);
+    if (!share) sl.asked -= grant;
   }
-  sl.owe = owe;
+  sl.cap = cap;
   creditFreed(be, srv);
-  // Credits no one here is waiting for, while the master wants some back.
-  if (sl.owe > 0) {
-    const idle = sl.held - srv.cur;
-    if (idle > 0) sl.give(Math.min(sl.owe, idle));
-  }
 }

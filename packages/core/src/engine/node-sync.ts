@@ -66,7 +66,7 @@ export class NodeSync implements SlotLink {
   }
 
 
-  applySlot(p: number, s: number, grant: number, owe: number): void {
+  applySlot(p: number, s: number, grant: number, cap: number, share = false): void {
     const be = this.proxies[p];
     const srv = be?.servers[s];
     if (!srv) return;
@@ -75,7 +75,7 @@ export class NodeSync implements SlotLink {
       if (grant > 0) this.give(p, s, grant);
       return;
     }
-    applySlotMessage(be, srv, grant, owe);
+    applySlotMessage(be, srv, grant, cap, share);
   }
 
   want(p: number, s: number, n: number): void { this.send({ t: 'slot-want', p, s, n }); }

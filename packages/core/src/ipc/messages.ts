@@ -21,8 +21,8 @@ export type MasterMessage =
    * shutdown-backup-sessions, 'K' `shutdown sessions server`.
    */
   | { t: 'srv-shutdown'; p: number; s: number; why: 'D' | 'U' | 'K' }
-  /** Credits of a server's node-wide maxconn granted, and how many the master wants back now (backend/queue.ts). */
-  | { t: 'slot'; p: number; s: number; grant: number; owe: number }
+  /** Credits of a server's node-wide maxconn granted (share: the worker's starting share, not an answer to its requests), and the most this worker may keep now (-1: no cap) (backend/queue.ts). */
+  | { t: 'slot'; p: number; s: number; grant: number; cap: number; share?: boolean }
   /** Counts of the other workers: [proxy, server (-1: the backend), connections, queued]... (engine/node-sync.ts). */
   | { t: 'load'; v: number[] }
   | { t: 'stats-req'; id: number }
