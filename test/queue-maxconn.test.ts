@@ -10,7 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { freePorts, startProxy, within, logMark, apiCommand, parseStatCsv, statRow, waitUntil, Origin, type ProxyRun } from './helpers';
+import { freePorts, startProxy, within, logMark, apiCommand, parseStatCsv, statRow, waitUntil, greet, Origin, type ProxyRun } from './helpers';
 import { parseHttplog } from './http-wire';
 
 /** An origin that holds each request until released (or for `holdMs`), counting those in progress. */
@@ -251,5 +251,41 @@ describe('server maxconn in mode tcp', () => {
     }
     for (const x of clients) x.c.destroy();
     assert.equal(origin.maxActive, 2);
+  });
+});
+
+describe('slowstart', () => {
+  let run: ProxyRun;
+  const origins = [new Origin('a'), new Origin('b')];
+  let port = 0;
+  let sock = '';
+  before(async () => {
+    const [pa, pb] = [await origins[0].listen(), await origins[1].listen()];
+    [port] = await freePorts(1);
+    sock = `/tmp/sy-ss-${process.pid}-${port}.sock`;
+    run = await startProxy([
+      'global',
+      '    nbthread 2',
+      `    stats socket ${sock} level admin`,
+      'defaults',
+      '    mode tcp',
+      '    timeout connect 5s',
+      '    timeout client 10s',
+      '    timeout server 10s',
+      'listen l',
+      `    bind 127.0.0.1:${port}`,
+      `    server a 127.0.0.1:${pa} weight 100`,
+      `    server b 127.0.0.1:${pb} weight 100 slowstart 30s`,
+    ].join('\n') + '\n');
+  });
+  after(async () => { await run.stop(); for (const o of origins) await o.close(); });
+
+  it('a server leaving maintenance gets a small weight first, not half the traffic', async () => {
+    assert.equal((await apiCommand(sock, 'disable server l/b')).trim(), '');
+    assert.equal((await apiCommand(sock, 'enable server l/b')).trim(), '');
+    const counts: Record<string, number> = { a: 0, b: 0 };
+    for (let i = 0; i < 60; i++) counts[await greet(port)]++;
+    // Without slowstart b would take about 30 of the 60; warming up (weight 1..~4 of 100) it takes a few at most.
+    assert.ok(counts.b < 10, `b got ${counts.b} of 60 right after coming back: ${JSON.stringify(counts)}`);
   });
 });
