@@ -1244,16 +1244,16 @@ export class HttpStream implements RuleHost {
     if (copy === null || this.reuseRetried) {
       this.be!.be!.eresp++;
       this.srv!.counters.eresp++;
-      this.errorReply(502, 'S', 'H');
+      if (!this.l7Retry(RETRY_EMPTY_RESPONSE)) this.errorReply(502, 'S', 'H');
       return true;
     }
     this.reuseRetried = true;
-    this.reqCopy = null;
     this.retries++;
     this.srvTimer.disarm();
     this.sbuf = null;
     this.sscan.reset();
-    this.toServer = copy;
+    // The copy stays held (retry-on may need it again); the new connection gets its own list.
+    this.toServer = copy.slice();
     this.toServerLen = this.reqCopyLen;
     this.phase = P_CONNECT;
     // Body bytes wait in the socket until the new connection is up (connected() resumes).

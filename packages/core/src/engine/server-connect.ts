@@ -202,5 +202,8 @@ export function planRetry(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: nu
       c.wredis++;
     }
   }
-  return { srv: next, redispatched: next !== srv, delay: timedOut ? 0 : Math.min(TURNAROUND_MS, cfg.timeouts.connect || TURNAROUND_MS) };
+  // The turn-around delay is only for a retry on the same server (HAProxy waits
+  // when it stays assigned, or balances by hash or connections, or has one server).
+  const wait = !timedOut && (next === srv || !be.roundRobin || be.usableServers() <= 1);
+  return { srv: next, redispatched: next !== srv, delay: wait ? Math.min(TURNAROUND_MS, cfg.timeouts.connect || TURNAROUND_MS) : 0 };
 }
