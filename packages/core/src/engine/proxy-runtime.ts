@@ -12,6 +12,7 @@ import { httpFeatures, type HttpFeatures } from '../http/analysers';
 import { compileProxyRules, type ProxyRules, type RuleCompileBase } from '../rules/rule-set';
 import { AT_HTTP_REQ, AT_LOG, compileSampleExpr, type CompileEnv, type SampleExpr } from '../rules/sample';
 import { SNI_AT } from '../tls/server-ssl';
+import { buildPersist, type PersistRuntime } from '../http/cookie-persist';
 
 export class ServerRuntime {
   readonly counters: ServerCounters = newServerCounters();
@@ -91,6 +92,8 @@ export class ProxyRuntime {
   readonly dispatch: ServerRuntime | null;
   /** ACLs, rule sets and use_backend, compiled (rules/rule-set.ts); null when the proxy has none. */
   rules: ProxyRules | null = null;
+  /** cookie, option persist, force-/ignore-persist (http/cookie-persist.ts); null when the backend has none. */
+  persist: PersistRuntime | null = null;
 
   /** What rule, log-format and unique-id expressions of this proxy compile against (rules/rule-set.ts). */
   readonly ruleBase: RuleCompileBase;
@@ -168,6 +171,7 @@ export function buildRuntime(cfg: CompiledConfig, states: ServerStateTable | und
     if (c.acls.length + c.rules.length + c.useBackends.length + c.useServers.length === 0) continue;
     p.rules = compileProxyRules(c, base, quiet);
   }
+  for (const p of proxies) p.persist = buildPersist(p);
   return proxies;
 }
 
