@@ -24,6 +24,7 @@ import { proxyHeaderOf } from './listener';
 import type { RuleHost } from '../rules/rule-set';
 import { acceptSession } from './conn-rules';
 import { runRules, pickBackend, pickUseServer, yieldAt, ACT_CONTINUE, ACT_STOP, ACT_YIELD } from '../rules/rule-set';
+import { type PersistTxn, persistSelect } from '../http/cookie-persist';
 import type { VarScopes, TlsView } from '../rules/sample';
 import type { RequestHead, ResponseHead } from '../http/h1';
 import type { LogRecord } from '../log/log-format';
@@ -229,7 +230,8 @@ export class TcpStream implements RuleHost {
     c.scur = be.beconn;
     if (this.early !== null) { c.bin += this.early.length; }
     const br = be.rules;
-    const srv = (br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null) ?? be.pickServer();
+    // option persist / force-persist let use-server pick a down server (http/cookie-persist.ts).
+    const srv = (be.persist !== null ? persistSelect(this, be) : br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null) ?? be.pickServer();
     // No usable server: Tw stays -1, as HAProxy logs `<NOSRV> -1/-1/Tt … SC`.
     if (!srv) return this.abort('S', 'C');
     this.tw = Date.now() - this.acceptTime;
@@ -241,6 +243,8 @@ export class TcpStream implements RuleHost {
   /* ---------------- what rules see (rules/sample.ts SampleContext) ---------------- */
 
   reply: unknown = null;
+  /** force-persist of this connection (http/cookie-persist.ts), made on first use. */
+  persist: PersistTxn | null = null;
   /** set-log-level (-2: not set, -1: silent). */
   logLevel = -2;
   private tunnelTimeoutSet = 0;
