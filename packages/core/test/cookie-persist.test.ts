@@ -449,3 +449,25 @@ test('log letters: -- without an active cookie mode, else request and response s
   assert.equal(none.persist!.cookie, null);
   assert.equal(METH_GET, 1);
 });
+
+/* ---------------- robustness ---------------- */
+
+test('arbitrary Cookie and Set-Cookie fields never throw, always end, and stay valid field values', async () => {
+  const modes = ['cookie SRV insert indirect maxidle 1h maxlife 1d', 'cookie SRV prefix', 'cookie SRV rewrite', 'cookie SRV indirect preserve insert'];
+  const bes = await Promise.all(modes.map(m => backend(`backend b\n  ${m}\n  server s1 127.0.0.1:1 cookie c1\n  server s2 127.0.0.1:2 cookie SRV\n`)));
+  const alphabet = ['S', 'R', 'V', 'SRV', '=', ';', ',', ' ', '\t', '"', '\\', '$', '~', '|', 'c1', 'c2', 'a', 'AAAAA', 'é'];
+  let seed = 12345;
+  const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+  const field = (): string => { let s = ''; const n = rnd(16); for (let i = 0; i < n; i++) s += alphabet[rnd(alphabet.length)]; return s.trim() === '' ? 'x' : s; };
+  for (let k = 0; k < 2000; k++) {
+    const be = bes[k % bes.length];
+    const h = req(`POST / HTTP/1.1\nContent-Length: 0\nCookie: ${field()}\nCookie: ${field()}\n`);
+    const st = host(be);
+    requestCookies(st, be, h);
+    const srv = persistSelect(st, be) ?? be.servers[k % 2];
+    for (const v of values(h, 'cookie')) assert.ok(!/[\r\n]/.test(v) && v.trim() !== '', JSON.stringify(v));
+    const r = res(`HTTP/1.1 200 OK\nContent-Length: 0\nSet-Cookie: ${field()}\nSet-Cookie2: ${field()}\n`);
+    cookieResponse(st, be, srv, h, r, 200);
+    for (let i = 0; i < r.headers.count; i++) assert.ok(!/[\r\n]/.test(r.headers.value(i)), JSON.stringify(r.headers.value(i)));
+  }
+});
