@@ -33,6 +33,7 @@ import './rules/stream-actions';
 import './http/fetches';
 import './http/actions';
 import './http/userlist';
+import './http/cookie-persist';
 import './rules/keywords';
 import './rules/tcp-actions';
 import { registerHaproxyKeywordTables } from './config/haproxy-keywords';

@@ -19,6 +19,8 @@ import { finalizeServerSsl } from '../tls/server-ssl';
 import { finalizeRules } from '../rules/keywords';
 import { finalizeHttpErrors } from '../http/http-errors';
 import { finalizeUserlists } from '../http/userlist';
+import { finalizeCookies } from '../http/cookie-persist';
+import { patternFileReader } from '../rules/keywords';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
@@ -63,6 +65,8 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
   finalizeMonitorUri(state);
   await resolveServers(proxies, state);
   await finalizeDispatch(state);
+  // Dynamic server cookies hash the resolved addresses.
+  finalizeCookies(state, patternFileReader(state).read);
   const listeners = buildListeners(proxies, state);
   const userlists = finalizeUserlists(state);
   // ACLs, rules, use_backend: compiled once here for their errors (rules/keywords.ts).

@@ -115,6 +115,8 @@ export interface ServerOptions {
   sendProxyV2?: boolean;
   /** `proxy-v2-options`: PP2_OPT_* bits of engine/proxy-protocol.ts. */
   proxyV2Options?: number;
+  /** `cookie <value>` (http/cookie-persist.ts); the dynamic one when `cookie ... dynamic` derived it. */
+  cookie?: string;
   /** `ssl` and its options as written (tls/server-ssl.ts). */
   ssl?: boolean;
   sslVerify?: 'none' | 'required';
@@ -225,6 +227,35 @@ export interface ProxyConfig extends SourceRef {
    * sends its connections, as a server HAProxy logs as `<NOSRV>`; null when none.
    */
   dispatch: ServerConfig | null;
+  /** `cookie <name> ...` (http/cookie-persist.ts), null/absent when none. */
+  cookie?: CookieConfig | null;
+  /** `dynamic-cookie-key`. */
+  dynamicCookieKey?: string;
+  /** `force-persist` / `ignore-persist` lines in order (backends). */
+  persistRules?: PersistRuleSource[];
+}
+
+/** `cookie <name> [options]` of a backend, as parsed (http/cookie-persist.ts). */
+export interface CookieConfig extends SourceRef {
+  name: string;
+  /** CK_* bits of http/cookie-persist.ts (HAProxy's PR_CK_*). */
+  opts: number;
+  /** `domain` values in order. */
+  domains: string[];
+  /** `maxidle` / `maxlife` in seconds (0: none). */
+  maxIdle: number;
+  maxLife: number;
+  /** `attr` values in order. */
+  attrs: string[];
+}
+
+/** `force-persist|ignore-persist { if | unless } <cond>` as written. */
+export interface PersistRuleSource extends SourceRef {
+  force: boolean;
+  /** From 'if'/'unless' on. */
+  cond: string[];
+  /** `acl` lines of the section declared before this rule. */
+  aclCount: number;
 }
 
 /** One `acl` line as written (rules/acl.ts compiles it). */
@@ -334,6 +365,8 @@ export interface ProxyOptions {
    * first request's first byte is closed silently (no 400/408, no log).
    */
   httpIgnoreProbes: boolean;
+  /** `option persist` (http/cookie-persist.ts): persistence also to a down server. */
+  persist?: boolean;
 }
 
 export interface StatsSocketConfig extends SourceRef {

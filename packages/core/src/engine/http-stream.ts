@@ -63,6 +63,7 @@ import { acceptSession } from './conn-rules';
 import { countStatus } from '../stats/counters';
 import { enqueue, leaveQueue, serverHasRoom, type WaitQueue } from '../backend/queue';
 import { RETRY_CONN_FAILURE, RETRY_EMPTY_RESPONSE, RETRY_JUNK_RESPONSE, RETRY_RESPONSE_TIMEOUT, redispatchOnRetry, retryStatusBit } from '../backend/retry';
+import { type PersistTxn, persistSwitched, requestCookies, persistSelect, cookieResponse, cookieDenied, cookieLogFlags, redispatchForbidden } from '../http/cookie-persist';
 
 const kStream = Symbol('switchyard.http.stream');
 const kToClient = Symbol('switchyard.http.toClient');
@@ -104,6 +105,8 @@ export class HttpStream implements RuleHost {
   tls: TlsInfo | null = null;
   /** Captures, unique-id, request counter of the current transaction (http/analysers.ts). */
   private readonly extras = new RequestExtras();
+  /** Cookie persistence of the current transaction (http/cookie-persist.ts), made on first use. */
+  persist: PersistTxn | null = null;
 
   private phase = P_HEAD;
   private finished = false;
@@ -473,6 +476,8 @@ export class HttpStream implements RuleHost {
     this.srvKeep = mode === CONN_KEEP_ALIVE && h.keepAlive;
     this.reqCopy = idempotent(h.methodCode) ? [] : null;
     this.reqCopyLen = 0;
+    // The persistence cookie (HAProxy's step 7, before unique-id): indirect/prefix stripped.
+    if (be !== null && be.persist !== null && be.persist.cookie !== null) requestCookies(this, be, h);
     // unique-id, X-Forwarded-For, X-Original-To (http/analysers.ts).
     finishRequest(this.extras, this.fe, be, h, this, this.txnStart, this.requestLine!);
     // Upgrade (RFC 9110 §7.8, HTTP/1.1 only) and CONNECT go to the server as
@@ -541,6 +546,7 @@ export class HttpStream implements RuleHost {
       if (fr !== null && fr.httpReq.length > 0 && !this.ruleVerdict(fr.httpReq, null, false)) return false;
       if (!restrictRequest(fe, h.headers)) return this.denyRequest(null);
       this.be = fr !== null && fr.switching.length > 0 ? (pickBackend(fr, this, true) ?? fe.defaultBackend) : fe.defaultBackend;
+      if (this.be !== null && this.be.persist !== null) persistSwitched(this, this.be);
       this.ruleStage = 2;
       this.ruleAt = 0;
     }
@@ -587,6 +593,8 @@ export class HttpStream implements RuleHost {
     if (v === ACT_DENY || v === ACT_TARPIT) {
       c.dreq++;
       if (be !== null && be.be !== null) be.be.dreq++;
+      const px = be ?? this.fe;
+      if (px.persist !== null && px.persist.cookie !== null) cookieDenied(this, px, this.req!);
       spec ??= { status: v === ACT_TARPIT ? 500 : 403, reason: null, errorfile: true, contentType: null, headers: [], body: null, term1: 'P' };
     } else if (v !== ACT_DONE || spec === null) {
       // ACT_ERROR: a rewrite that failed; HAProxy answers 500 and logs `PR`.
@@ -847,7 +855,8 @@ export class HttpStream implements RuleHost {
     c.scur = be.beconn;
     this.attemptsLeft = be.cfg.retries + 1;
     const br = be.rules;
-    const direct = br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null;
+    // use-server, then the persistence cookie (http/cookie-persist.ts), then the balancer.
+    const direct = be.persist !== null ? persistSelect(this, be) : br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null;
     if (direct !== null) return this.serverOrQueue(direct, false, true);
     const srv = be.pickWithRoom(this);
     if (!srv) return this.errorReply(503, 'S', 'C');
@@ -1032,7 +1041,7 @@ export class HttpStream implements RuleHost {
     if (h) { h.onread = ignoreRead; h.close(); this.server = null; this.srvReading = false; }
     // `retry-on` without conn-failure: a failed connect is not retried.
     const left = (this.be!.cfg.retryOn & RETRY_CONN_FAILURE) !== 0 ? this.attemptsLeft : 0;
-    const plan = planRetry(this.be!, srv, left, timedOut, this, this.direct);
+    const plan = planRetry(this.be!, srv, left, timedOut, this, this.direct, redispatchForbidden(this.persist));
     // HAProxy: a connection that cannot be established after the retries is a 503.
     if (plan === null) return this.errorReply(503, timedOut ? 's' : 'S', 'C');
     this.retries++;
@@ -1122,6 +1131,8 @@ export class HttpStream implements RuleHost {
       analyseResponse(this.extras, this.fe, h.headers);
       this.sbuf = null;
       if ((this.be!.rules !== null || this.fe.rules !== null) && !this.responseRules()) return;
+      const ps = this.be!.persist;
+      if (ps !== null && ps.cookie !== null) cookieResponse(this, this.be!, this.srv, this.req!, h, status0);
       // A server's own 304 keeps its content-length (as haproxy 2.6.12).
       if (h.status === 204 || (h.status === 304 && status0 !== 304)) {
         // No content (RFC 9110 §6.4.1); a rule may have made it so
@@ -1283,7 +1294,7 @@ export class HttpStream implements RuleHost {
     c.wretr++;
     const cfg = be.cfg;
     const retryNo = cfg.retries - this.attemptsLeft + 1;
-    if (cfg.redispatch !== 0 && (srv.weight() === 0 || redispatchOnRetry(cfg.redispatch, retryNo, cfg.retries) ||
+    if (cfg.redispatch !== 0 && !redispatchForbidden(this.persist) && (srv.weight() === 0 || redispatchOnRetry(cfg.redispatch, retryNo, cfg.retries) ||
       (!this.direct && be.roundRobin && be.usableServers() > 1))) {
       const other = be.pickWithRoom(this, srv);
       if (other && other !== srv && !be.allFull) {
@@ -1403,6 +1414,7 @@ export class HttpStream implements RuleHost {
     this.reqCopyLen = 0;
     this.upgrade = false;
     this.extras.reset();
+    if (this.persist !== null) this.persist.reset();
     this.sscan.reset();
     const vs = this.varScopes;
     if (vs !== null) { vs.txn!.clear(); vs.req!.clear(); vs.res!.clear(); }
@@ -1420,7 +1432,8 @@ export class HttpStream implements RuleHost {
       acceptTime: this.txnStart,
       frontend: this.fe.cfg.name,
       backend: this.be?.cfg.name ?? this.fe.cfg.name,
-      server: this.srv?.cfg.name ?? '<NOSRV>',
+      // A denied request names the server its cookie designated, as HAProxy's log does.
+      server: this.srv?.cfg.name ?? this.persist?.direct?.cfg.name ?? '<NOSRV>',
       th: 0,
       ti,
       tR: this.headDone >= 0 ? this.headDone - this.headStart : -1,
@@ -1433,6 +1446,7 @@ export class HttpStream implements RuleHost {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       termState: this.term1 + this.term2,
+      cookieFlags: cookieLogFlags(this.persist, this.be ?? this.fe),
       actconn: this.engine.actconn, feconn: this.fe.feconn, beconn: this.be?.beconn ?? 0, srvConn: this.srv?.cur ?? 0,
       retries: this.retries, redispatched: this.redispatched,
       srvQueue: this.srvQueue, backendQueue: this.backendQueue,
@@ -1451,6 +1465,8 @@ export class HttpStream implements RuleHost {
   private tunnelStart(h: ResponseHead, rest: Buffer | null): void {
     this.resp = h;
     analyseResponse(this.extras, this.fe, h.headers);
+    const ps = this.be!.persist;
+    if (ps !== null && ps.cookie !== null) cookieResponse(this, this.be!, this.srv, this.req!, h, h.status);
     this.sbuf = null;
     this.respHeadAt = Date.now();
     this.status = h.status;

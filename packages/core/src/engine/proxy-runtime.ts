@@ -13,6 +13,7 @@ import { httpFeatures, type HttpFeatures } from '../http/analysers';
 import { compileProxyRules, type ProxyRules, type RuleCompileBase } from '../rules/rule-set';
 import { AT_HTTP_REQ, AT_LOG, compileSampleExpr, type CompileEnv, type SampleExpr, type SampleContext } from '../rules/sample';
 import { SNI_AT } from '../tls/server-ssl';
+import { buildPersist, type PersistRuntime } from '../http/cookie-persist';
 
 export class ServerRuntime {
   readonly counters: ServerCounters = newServerCounters();
@@ -136,6 +137,8 @@ export class ProxyRuntime {
   queuedTotal = 0;
   /** Connections of this backend in the other workers, as last reported (fullconn). */
   remoteConn = 0;
+  /** cookie, option persist, force-/ignore-persist (http/cookie-persist.ts); null when the backend has none. */
+  persist: PersistRuntime | null = null;
 
   /** What rule, log-format and unique-id expressions of this proxy compile against (rules/rule-set.ts). */
   readonly ruleBase: RuleCompileBase;
@@ -261,6 +264,7 @@ export function buildRuntime(cfg: CompiledConfig, states: ServerStateTable | und
     if (c.acls.length + c.rules.length + c.useBackends.length + c.useServers.length === 0) continue;
     p.rules = compileProxyRules(c, base, quiet);
   }
+  for (const p of proxies) p.persist = buildPersist(p);
   return proxies;
 }
 

@@ -179,11 +179,11 @@ export interface RetryPlan {
  * (`retries`), count a retry (wretr) and, with `option redispatch`, send it
  * to another server (wredis) when the server is no longer up, when the
  * redispatch interval says so (by default the last retry), or on every retry
- * of a balanced request (not a use-server/cookie one) when the algorithm is
+ * of a balanced request (never for a force-persist match) (not a use-server/cookie one) when the algorithm is
  * round-robin and another server is up. Null: no attempt left.
  */
 export function planRetry(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: number, timedOut: boolean,
-  ctx: SampleContext | null, direct: boolean): RetryPlan | null {
+  ctx: SampleContext | null, direct: boolean, forcePersist = false): RetryPlan | null {
   const c = be.be!;
   srv.counters.econ++;
   c.econ++;
@@ -193,7 +193,8 @@ export function planRetry(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: nu
   let next = srv;
   const cfg = be.cfg;
   const retryNo = cfg.retries - attemptsLeft + 1;
-  if (cfg.redispatch !== 0 && srv !== be.dispatch &&
+  // A force-persist match never leaves its server (HAProxy's SF_FORCE_PRST).
+  if (cfg.redispatch !== 0 && !forcePersist && srv !== be.dispatch &&
     (srv.weight() === 0 || redispatchOnRetry(cfg.redispatch, retryNo, cfg.retries) || (!direct && be.roundRobin && be.usableServers() > 1))) {
     const other = be.pickWithRoom(ctx, srv);
     if (other && other !== srv && !be.allFull) {

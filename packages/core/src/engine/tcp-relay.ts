@@ -24,6 +24,7 @@ import { proxyHeaderOf } from './listener';
 import type { RuleHost } from '../rules/rule-set';
 import { acceptSession } from './conn-rules';
 import { runRules, pickBackend, pickUseServer, yieldAt, ACT_CONTINUE, ACT_STOP, ACT_YIELD } from '../rules/rule-set';
+import { type PersistTxn, persistSelect, redispatchForbidden } from '../http/cookie-persist';
 import type { VarScopes, TlsView } from '../rules/sample';
 import type { RequestHead, ResponseHead } from '../http/h1';
 import type { LogRecord } from '../log/log-format';
@@ -230,7 +231,8 @@ export class TcpStream implements RuleHost {
     c.scur = be.beconn;
     if (this.early !== null) { c.bin += this.early.length; }
     const br = be.rules;
-    const direct = br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null;
+    // option persist / force-persist let use-server pick a down server (http/cookie-persist.ts).
+    const direct = be.persist !== null ? persistSelect(this, be) : br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null;
     if (direct !== null) return this.serverOrQueue(direct, false, true);
     const srv = be.pickWithRoom(this);
     // No usable server: Tw stays -1, as HAProxy logs `<NOSRV> -1/-1/Tt … SC`.
@@ -299,6 +301,8 @@ export class TcpStream implements RuleHost {
   /* ---------------- what rules see (rules/sample.ts SampleContext) ---------------- */
 
   reply: unknown = null;
+  /** force-persist of this connection (http/cookie-persist.ts), made on first use. */
+  persist: PersistTxn | null = null;
   /** set-log-level (-2: not set, -1: silent). */
   logLevel = -2;
   private tunnelTimeoutSet = 0;
@@ -417,7 +421,7 @@ export class TcpStream implements RuleHost {
     const srv = this.srv!;
     const h = this.server.handle;
     if (h) { h.onread = ignoreRead; h.close(); this.server.handle = null; }
-    const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut, this, this.direct);
+    const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut, this, this.direct, redispatchForbidden(this.persist));
     if (plan === null) return this.abort(timedOut ? 's' : 'S', 'C');
     this.retries++;
     if (plan.redispatched) { this.redispatched = true; this.assign(plan.srv); }

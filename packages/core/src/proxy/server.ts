@@ -37,6 +37,7 @@ registerKeywords([
         addrText: addr, host: a.host, ip: a.host, port: a.port, family: a.family,
         weight: draft.weight, maxconn: draft.maxconn, backup: draft.backup, disabled: draft.disabled,
         poolMaxConn: draft.poolMaxConn, poolPurgeDelay: draft.poolPurgeDelay,
+        cookie: draft.cookie,
         sendProxy: draft.sendProxy ?? false, sendProxyV2: draft.sendProxyV2 ?? false, proxyV2Options: draft.proxyV2Options ?? 0,
         // TLS toward the server (tls/server-ssl.ts reads the files at compile).
         ssl: draft.ssl, sslVerify: draft.sslVerify, sslCaFile: draft.sslCaFile, sslCrt: draft.sslCrt, sslSni: draft.sslSni, sslSniExpr: draft.sslSniExpr,
@@ -147,7 +148,7 @@ registerLineKeywords<ServerDraft>('server', [
 registerUnsupportedLine('server', [
   'check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'check-ssl', 'check-sni', 'agent-check',
   'agent-port', 'agent-inter', 'agent-addr', 'agent-send', 'observe', 'error-limit', 'on-error', 'on-marked-down',
-  'on-marked-up', 'cookie',
+  'on-marked-up',
   'track', 'redir', 'resolvers', 'init-addr', 'resolve-prefer',
   'source', 'usesrc', 'pool-low-conn', 'tfo', 'namespace', 'proto', 'check-proto',
   'check-send-proxy', 'check-via-socks4', 'socks4', 'ws', 'tcp-ut', 'max-reuse', 'no-check', 'non-stick', 'stick',

@@ -289,9 +289,10 @@ export function compileProxyRules(p: ProxyConfig, base: RuleCompileBase, report:
 /**
  * The server the backend's `use-server` rules pick (first matching rule
  * whose server is up; a server that is down is skipped, as HAProxy does
- * without `option persist`), or null.
+ * without `option persist`, unless `downOk`: option persist or a matching
+ * force-persist, http/cookie-persist.ts), or null.
  */
-export function pickUseServer(be: ProxyRuntime, host: SampleContext): ServerRuntime | null {
+export function pickUseServer(be: ProxyRuntime, host: SampleContext, downOk = false): ServerRuntime | null {
   const rules = be.rules!.useServers;
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i];
@@ -301,7 +302,7 @@ export function pickUseServer(be: ProxyRuntime, host: SampleContext): ServerRunt
       const name = renderLogFormat(r.fmt, r.fmt.needsRecord ? (host as RuleHost).logRecord() : EMPTY_LOG_RECORD, host);
       srv = be.servers.find(s => s.cfg.name === name) ?? null;
     }
-    if (srv !== null && serverUp(srv.state)) return srv;
+    if (srv !== null && (downOk || serverUp(srv.state))) return srv;
   }
   return null;
 }
