@@ -7,6 +7,7 @@ import './proxy/sections';
 import './proxy/bind';
 import './proxy/server';
 import './backend/server-pool';
+import './backend/balance-keywords';
 import './log/keywords';
 import './log/format-keywords';
 import './http/errorfile-keywords';

@@ -19,6 +19,7 @@ import { finalizeServerSsl } from '../tls/server-ssl';
 import { finalizeRules } from '../rules/keywords';
 import { finalizeHttpErrors } from '../http/http-errors';
 import { finalizeUserlists } from '../http/userlist';
+import { finalizeBalance } from '../backend/balance-keywords';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
@@ -61,6 +62,7 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
   // HTTP-only options outside mode http are dropped with HAProxy's warnings.
   finalizeForwarding(state);
   finalizeMonitorUri(state);
+  finalizeBalance(state);
   await resolveServers(proxies, state);
   await finalizeDispatch(state);
   const listeners = buildListeners(proxies, state);

@@ -302,6 +302,7 @@ export class Engine implements ListenerHost {
     const srv = this.proxies[p]?.servers[s];
     if (!srv) return;
     srv.state = st;
+    this.proxies[p].serverChanged();
     // A server leaving service keeps no idle connections (HAProxy purges them too).
     if (srv.weight() === 0) srv.pool.closeAll();
   }

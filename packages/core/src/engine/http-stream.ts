@@ -834,7 +834,7 @@ export class HttpStream implements RuleHost {
     c.scur = be.beconn;
     this.attemptsLeft = be.cfg.retries + 1;
     const br = be.rules;
-    const srv = (br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null) ?? be.pickServer();
+    const srv = (br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null) ?? be.pickServer(this);
     if (!srv) return this.errorReply(503, 'S', 'C');
     this.assignedAt = Date.now();
     this.assign(srv);

@@ -6,11 +6,11 @@
 import type { CompiledConfig, ProxyConfig, ServerConfig } from '../config/compiled';
 import { newBackendCounters, newFrontendCounters, newServerCounters, type BackendCounters, type FrontendCounters, type ServerCounters, type ProxyStats } from '../stats/counters';
 import { serverUsable, type ServerRuntimeState, type ServerStateTable, ADMF_CMAINT, ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED } from '../proxy/server-state';
-import { SmoothRoundRobin } from '../backend/lb-roundrobin';
+import { Balancer } from '../backend/balancer';
 import { ServerPool, reuseMode } from '../backend/server-pool';
 import { httpFeatures, type HttpFeatures } from '../http/analysers';
 import { compileProxyRules, type ProxyRules, type RuleCompileBase } from '../rules/rule-set';
-import { AT_HTTP_REQ, AT_LOG, compileSampleExpr, type CompileEnv, type SampleExpr } from '../rules/sample';
+import { AT_HTTP_REQ, AT_LOG, AT_REQ_CNT, compileSampleExpr, type CompileEnv, type SampleContext, type SampleExpr } from '../rules/sample';
 import { SNI_AT } from '../tls/server-ssl';
 
 export class ServerRuntime {
@@ -54,6 +54,11 @@ export class ServerRuntime {
   weight(): number {
     return serverUsable(this.state) ? this.state.uweight : 0;
   }
+
+  /** The maxconn the load balancer fills the server up to (0 = unlimited). */
+  maxconnNow(): number {
+    return this.cfg.maxconn;
+  }
 }
 
 export function initialServerState(cfg: ServerConfig): ServerRuntimeState {
@@ -72,8 +77,8 @@ export class ProxyRuntime {
   readonly fe: FrontendCounters | null;
   readonly be: BackendCounters | null;
   readonly servers: ServerRuntime[];
-  private readonly active: SmoothRoundRobin<ServerRuntime>;
-  private readonly backups: ServerRuntime[];
+  /** The load balancer (backend/balancer.ts); null without servers. */
+  readonly balancer: Balancer<ServerRuntime> | null;
   /** Sessions currently in this proxy, as frontend and as backend. */
   feconn = 0;
   beconn = 0;
@@ -100,8 +105,6 @@ export class ProxyRuntime {
     this.fe = cfg.cap.fe ? newFrontendCounters() : null;
     this.be = cfg.cap.be ? newBackendCounters() : null;
     this.servers = cfg.servers.map((s, i) => new ServerRuntime(s, i, states?.[i]));
-    this.active = new SmoothRoundRobin(this.servers.filter(s => !s.cfg.backup));
-    this.backups = this.servers.filter(s => s.cfg.backup);
     this.reuse = reuseMode(cfg.options.httpReuse);
     const m = cfg.options.httpConnMode;
     this.connMode = m === 'close' ? CONN_CLOSE : m === 'server-close' ? CONN_SERVER_CLOSE : CONN_KEEP_ALIVE;
@@ -114,23 +117,33 @@ export class ProxyRuntime {
       if (typeof e !== 'string') s.sniExpr = e;
     }
     this.dispatch = cfg.dispatch ? new ServerRuntime(cfg.dispatch, -1, undefined) : null;
+    let hashExpr: SampleExpr | null = null;
+    if (cfg.balance.algo === 'hash') {
+      const e = compileSampleExpr(cfg.balance.arg, this.env(AT_REQ_CNT | AT_HTTP_REQ, 'balance hash'));
+      // Checked by the master (backend/balance-keywords.ts): cannot fail here.
+      if (typeof e !== 'string') hashExpr = e;
+    }
+    this.balancer = cfg.cap.be && this.servers.length > 0 ? new Balancer(cfg.balance, this.servers, hashExpr) : null;
   }
 
   /**
-   * Next server: active servers by weighted round-robin; when none is usable,
-   * the first usable backup (HAProxy uses only the first backup unless
-   * `option allbackups`); a backend without servers, its `dispatch` address.
+   * The server for a stream by the backend's algorithm (backend/balancer.ts),
+   * hashing on `ctx` (null: no stream, e.g. a redispatch; hashing algorithms
+   * then fall back to round-robin); `exclude` (the server that just failed)
+   * only when no other can take it. A backend without servers gives its
+   * `dispatch` address. Undefined when no server is usable, or when every
+   * usable one is at its maxconn (then usableServers() > 0: HAProxy would
+   * queue the stream in the backend).
    */
-  pickServer(exclude?: ServerRuntime): ServerRuntime | undefined {
-    let s = this.active.pick();
-    if (s && s === exclude) {
-      const again = this.active.pick();
-      if (again) s = again;
-    }
-    if (s) return s;
-    for (const b of this.backups) if (b.weight() > 0 && b !== exclude) return b;
-    for (const b of this.backups) if (b.weight() > 0) return b;
-    return this.dispatch ?? undefined;
+  pickServer(ctx: SampleContext | null, exclude?: ServerRuntime): ServerRuntime | undefined {
+    const b = this.balancer;
+    if (b === null) return this.dispatch ?? undefined;
+    return b.pick(ctx, exclude ?? null) ?? undefined;
+  }
+
+  /** A server's state or weight changed: the balancer recounts its servers and rebuilds its tables. */
+  serverChanged(): void {
+    this.balancer?.update();
   }
 
   /** A compile environment for an expression of this proxy used at `at`. */

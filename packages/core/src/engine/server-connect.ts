@@ -187,7 +187,7 @@ export function planRetry(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: nu
   c.wretr++;
   let next = srv;
   if (attemptsLeft === 1) {
-    const other = be.pickServer(srv);
+    const other = be.pickServer(null, srv);
     if (other && other !== srv) {
       next = other;
       srv.counters.wredis++;

@@ -229,7 +229,7 @@ export class TcpStream implements RuleHost {
     c.scur = be.beconn;
     if (this.early !== null) { c.bin += this.early.length; }
     const br = be.rules;
-    const srv = (br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null) ?? be.pickServer();
+    const srv = (br !== null && br.useServers.length > 0 ? pickUseServer(be, this) : null) ?? be.pickServer(this);
     // No usable server: Tw stays -1, as HAProxy logs `<NOSRV> -1/-1/Tt … SC`.
     if (!srv) return this.abort('S', 'C');
     this.tw = Date.now() - this.acceptTime;
