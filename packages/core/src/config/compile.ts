@@ -117,12 +117,16 @@ function assignIds(proxies: ProxyConfig[], state: ParseState): void {
       if (other !== undefined) state.diag.error(s.file, s.line, 'id', `server '${p.name}/${s.name}' has the same id ${s.id} as server '${other}'`);
       sids.set(s.id, s.name);
     }
+    // cfgparse.c: the next automatic id moves past every server, a forced
+    // one too (s1, s2 id 7, s3 → 1, 7, 3): consistent hashing places points by id.
     let n = 1;
     for (const s of p.servers) {
-      if (s.forcedId) continue;
-      while (sids.has(n)) n++;
-      s.id = n;
-      sids.set(n, s.name);
+      if (!s.forcedId) {
+        while (sids.has(n)) n++;
+        s.id = n;
+        sids.set(n, s.name);
+      }
+      n++;
     }
   }
 }
