@@ -5,10 +5,10 @@
  * As HAProxy's recount_servers()/update_backend_weight() (src/backend.c):
  * the algorithm runs over the usable active servers; when there is none,
  * over the first usable backup only, or over every usable backup with
- * `option allbackups`. The group is recomputed, and the algorithm's tables
- * rebuilt, by update(), which ProxyRuntime calls whenever a server's state
+ * `option allbackups`. ProxyRuntime calls update() whenever a server's state
  * or weight changes (HAProxy's set_server_status_up/down and
- * update_server_eweight callbacks). pick() allocates nothing.
+ * update_server_eweight callbacks); the group is recounted and the
+ * algorithm's tables rebuilt before the next pick. pick() allocates nothing.
  *
  * pick() returns null when no server of the group can take the stream: the
  * group is empty, or every server is at its maxconn (HAProxy's
@@ -35,19 +35,41 @@ export class Balancer<S extends LbServer> {
   private readonly active: S[];
   private readonly backups: S[];
   private readonly algo: LbAlgorithm<S>;
-  /** The servers the algorithm runs over now. */
-  members: readonly S[] = [];
+  private current: readonly S[] = [];
+  /** A state or weight changed since the tables were built. */
+  private dirty = true;
 
   /** `hashExpr`: the compiled expression of `balance hash` (null otherwise). */
   constructor(readonly cfg: BalanceConfig, servers: readonly S[], hashExpr: SampleExpr | null = null) {
     this.active = servers.filter(s => !s.cfg.backup);
     this.backups = servers.filter(s => s.cfg.backup);
     this.algo = newAlgorithm(cfg, servers, hashExpr);
-    this.update();
+    this.refresh();
   }
 
-  /** Recount the usable servers and rebuild the algorithm's tables. */
+  /**
+   * A server's state or weight changed. The tables are rebuilt at the next
+   * pick, so that a burst of changes (a health check marking many servers
+   * down, a state table replayed) costs one rebuild.
+   */
   update(): void {
+    this.dirty = true;
+  }
+
+  /** The servers the algorithm runs over now. */
+  get members(): readonly S[] {
+    if (this.dirty) this.refresh();
+    return this.current;
+  }
+
+  pick(ctx: SampleContext | null, exclude: S | null): S | null {
+    if (this.dirty) this.refresh();
+    return this.algo.pick(ctx, exclude);
+  }
+
+  /** Recount the usable servers, rebuild the algorithm's tables. */
+  private refresh(): void {
+    this.dirty = false;
     const m: S[] = [];
     for (const s of this.active) if (s.weight() > 0) m.push(s);
     if (m.length === 0) {
@@ -57,12 +79,8 @@ export class Balancer<S extends LbServer> {
         if (!this.cfg.allBackups) break;
       }
     }
-    this.members = m;
+    this.current = m;
     this.algo.rebuild(m);
-  }
-
-  pick(ctx: SampleContext | null, exclude: S | null): S | null {
-    return this.algo.pick(ctx, exclude);
   }
 }
 

@@ -16,7 +16,7 @@
  * notice (no tree to keep ordered).
  */
 import type { SampleContext } from '../rules/sample';
-import { isFull, type LbAlgorithm, type LbServer } from './lb-server';
+import type { LbAlgorithm, LbServer } from './lb-server';
 
 /** SRV_EWGHT_MAX: SRV_UWGHT_MAX (256) × BE_WEIGHT_SCALE (16). */
 const EWGHT_MAX = 4096;
@@ -39,14 +39,21 @@ export class LeastConn<S extends LbServer> implements LbAlgorithm<S> {
     if (n === 0) return null;
     let best = -1, bestKey = 0, avoided = -1;
     let i = this.next < n ? this.next : 0;
-    for (let k = 0; k < n; k++, i = i + 1 === n ? 0 : i + 1) {
+    for (let k = 0; k < n; k++) {
       const s = servers[i];
       const w = s.weight();
-      if (w <= 0 || isFull(s)) continue;
-      if (s === exclude) { avoided = i; continue; }
       const load = s.load();
-      const key = load === 0 ? 0 : Math.floor((load + 1) * EWGHT_MAX / Math.max(1, Math.round(w * WEIGHT_SCALE)));
-      if (best < 0 || key < bestKey) { best = i; bestKey = key; }
+      const max = s.maxconnNow();
+      if (w > 0 && (max === 0 || load < max)) {
+        if (s === exclude) avoided = i;
+        else {
+          // Integer key as fwlc's (unsigned division; ties as in HAProxy).
+          const ew = w >= 1 ? w * WEIGHT_SCALE : Math.max(1, Math.round(w * WEIGHT_SCALE));
+          const key = load === 0 ? 0 : Math.floor((load + 1) * EWGHT_MAX / ew);
+          if (best < 0 || key < bestKey) { best = i; bestKey = key; if (key === 0) break; }
+        }
+      }
+      if (++i === n) i = 0;
     }
     if (best < 0) best = avoided;
     if (best < 0) return null;

@@ -98,8 +98,9 @@ function fillExact<S>(members: readonly S[], ew: Float64Array, tot: number, map:
     for (let i = 0; i < n; i++) {
       // HAProxy's divide-overflow guard: a total of 1 is the first server.
       if (tot === 1) { best = i; break; }
-      score[i] += ew[i];
-      const v = Math.trunc((score[i] + tot) / tot);
+      const x = (score[i] += ew[i]) + tot;
+      // (wscore + tot) / tot in integers, 0 to 3; x > 0.
+      const v = x < tot ? 0 : x < 2 * tot ? 1 : Math.trunc(x / tot);
       if (best < 0 || v > max) { max = v; best = i; }
     }
     map[o] = members[best];
