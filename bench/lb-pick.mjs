@@ -81,8 +81,9 @@ function rebuild(b) {
 }
 
 const pad = (s, n) => String(s).padEnd(n);
+const W = 60;
 console.log(`pick(): ns per pick, best of 5 rounds of ${N} (node ${process.version})`);
-console.log(`${pad('algorithm', 48)}${pad('10 servers', 14)}1,000 servers`);
+console.log(`${pad('algorithm', W)}${pad('10 servers', 14)}1,000 servers`);
 const rebuilds = [];
 for (const [balance, hashType] of CASES) {
   const label = `balance ${balance}${hashType ? ` / hash-type ${hashType}` : ''}`;
@@ -93,8 +94,8 @@ for (const [balance, hashType] of CASES) {
     cols.push(time(b, hashed).toFixed(0));
     if (n === 1000 && (balance === 'static-rr' || hashType || balance.startsWith('random') || balance === 'uri')) rebuilds.push([label, rebuild(b)]);
   }
-  console.log(`${pad(label, 48)}${pad(cols[0], 14)}${cols[1]}`);
+  console.log(`${pad(label, W)}${pad(cols[0], 14)}${cols[1]}`);
 }
 console.log('\nupdate() after a state change, 1,000 servers (weights 1..4): µs');
-for (const [label, us] of rebuilds) console.log(`${pad(label, 48)}${us.toFixed(0)}`);
+for (const [label, us] of rebuilds) console.log(`${pad(label, W)}${us.toFixed(0)}`);
 if (sink === 0.5) console.log(sink);

@@ -20,6 +20,7 @@
  * server whose load is above factor% of its weight's share of the node's
  * connections is passed over for the next point's server.
  */
+import { randomBytes } from 'node:crypto';
 import type { SampleContext } from '../rules/sample';
 import { fullHash } from './hash';
 import { isFull, type LbAlgorithm, type LbServer } from './lb-server';
@@ -85,11 +86,13 @@ export class ConsistentRing<S extends LbServer> {
   }
 
   /**
-   * chash_get_server_hash(): the member index for `hash` (a uint32), the
-   * nearest point's server, walking on past `exclude` and past servers over
-   * their bounded load; -1 when the ring is empty.
+   * chash_get_server_hash(): the member index for the hash in hash[0] (a
+   * typed array keeps a uint32 unboxed: backend/hash.ts says why), the nearest
+   * point's server, walking on past `exclude` and past servers over their
+   * bounded load; -1 when the ring is empty.
    */
-  byHash(hash: number, exclude: S | null): number {
+  byHash(hashIn: Uint32Array, exclude: S | null): number {
+    const hash = hashIn[0];
     const keys = this.keys;
     const P = keys.length;
     if (P === 0) return -1;
@@ -215,7 +218,7 @@ export class RandomDraws<S extends LbServer> implements LbAlgorithm<S> {
     let draws = this.draws;
     do {
       const prev = cur;
-      cur = ring.byHash((Math.random() * 4294967296) >>> 0, exclude);
+      cur = ring.byHash(nextRandom(), exclude);
       if (cur < 0) break;
       if (prev >= 0 && prev !== cur &&
         ring.member(cur).load() * ring.effectiveWeight(prev) > ring.member(prev).load() * ring.effectiveWeight(cur)) cur = prev;
@@ -224,4 +227,21 @@ export class RandomDraws<S extends LbServer> implements LbAlgorithm<S> {
     const s = ring.member(cur);
     return isFull(s) ? null : s;
   }
+}
+
+/**
+ * HAProxy's statistical_prng() (xorshift32), seeded per worker: cheap, and
+ * unlike Math.random() (whose result V8 boxes) it allocates nothing. The
+ * value is left in PRNG[0], unboxed.
+ */
+const PRNG = new Uint32Array(1);
+PRNG[0] = randomBytes(4).readUInt32LE(0) | 1;
+
+function nextRandom(): Uint32Array {
+  let x = PRNG[0];
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  PRNG[0] = x;
+  return PRNG;
 }

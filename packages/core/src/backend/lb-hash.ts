@@ -24,7 +24,7 @@ import { T_BIN, T_METH, T_STR, castTo } from '../rules/sample';
 import { METH_POST, TARGET_ABSOLUTE, TARGET_ORIGIN, type RequestHead } from '../http/h1';
 import { TOKEN } from '../http/headers';
 import { parseIPv4Into, parseIPv6Into } from '../util/ip-net';
-import { fullHash, hashCrc32, hashDjb2, hashSdbm, hashWt6, type HashFunction } from './hash';
+import { avalancheInto, crc32Into, djb2Into, sdbmInto, wt6Into } from './hash';
 import type { BalanceConfig, HashFunctionName } from './lb-config';
 import type { LbAlgorithm, LbServer } from './lb-server';
 import { ServerMap } from './lb-map';
@@ -37,7 +37,11 @@ const K_HDR = 3;
 const K_RDP = 4;
 const K_EXPR = 5;
 
-const HASH_FUNCTIONS: Record<HashFunctionName, HashFunction> = { sdbm: hashSdbm, djb2: hashDjb2, wt6: hashWt6, crc32: hashCrc32 };
+const F_SDBM = 0;
+const F_DJB2 = 1;
+const F_WT6 = 2;
+const F_CRC32 = 3;
+const FUNCTION_IDS: Record<HashFunctionName, number> = { sdbm: F_SDBM, djb2: F_DJB2, wt6: F_WT6, crc32: F_CRC32 };
 
 /* The key found by the scanners below: bytes keyBuf[keyStart, keyEnd). */
 let keyBuf: Uint8Array = Buffer.alloc(0);
@@ -70,7 +74,9 @@ function isLws(c: number): boolean {
 
 export class HashBalancer<S extends LbServer> implements LbAlgorithm<S> {
   private readonly kind: number;
-  private readonly fn: HashFunction;
+  private readonly fn: number;
+  /** The request's hash, unboxed in a typed array (backend/hash.ts says why). */
+  private readonly hv = new Uint32Array(1);
   private readonly avalanche: boolean;
   private readonly map: ServerMap<S> | null;
   private readonly ring: ConsistentRing<S> | null;
@@ -84,7 +90,7 @@ export class HashBalancer<S extends LbServer> implements LbAlgorithm<S> {
     this.kind = cfg.algo === 'source' ? K_SOURCE : cfg.algo === 'uri' ? K_URI : cfg.algo === 'url_param' ? K_PARAM
       : cfg.algo === 'hdr' ? K_HDR : cfg.algo === 'rdp-cookie' ? K_RDP : K_EXPR;
     if (this.kind === K_EXPR && expr === null) throw new Error('balance hash without its expression');
-    this.fn = HASH_FUNCTIONS[cfg.hashFunction];
+    this.fn = FUNCTION_IDS[cfg.hashFunction];
     this.avalanche = cfg.avalanche;
     this.map = cfg.hashType === 'map-based' ? new ServerMap<S>(servers) : null;
     this.ring = cfg.hashType === 'consistent' ? new ConsistentRing<S>(cfg.balanceFactor) : null;
@@ -100,33 +106,42 @@ export class HashBalancer<S extends LbServer> implements LbAlgorithm<S> {
 
   pick(ctx: SampleContext | null, exclude: S | null): S | null {
     if (this.count === 0) return null;
+    const hv = this.hv;
     // One server: nothing to hash (HAProxy skips the hash too).
-    const h = this.count === 1 ? 0 : ctx === null ? -1 : this.hash(ctx);
+    let found = true;
+    if (this.count === 1) hv[0] = 0;
+    else found = ctx !== null && this.hash(ctx);
     const map = this.map;
-    if (map !== null) return h >= 0 ? map.byHash(h) : map.nextRR(exclude);
+    if (map !== null) return found ? map.byHash(hv) : map.nextRR(exclude);
     const ring = this.ring!;
-    const i = h >= 0 ? ring.byHash(h, exclude) : ring.nextRR(exclude);
+    const i = found ? ring.byHash(hv, exclude) : ring.nextRR(exclude);
     return i < 0 ? null : ring.member(i);
   }
 
-  /** The request's key hashed (a uint32), or -1 when it has none. */
-  hash(ctx: SampleContext): number {
+  /** Hashes the request's key into hv[0]; false when it has none. */
+  hash(ctx: SampleContext): boolean {
     let found: boolean;
     switch (this.kind) {
-      case K_SOURCE: {
-        const h = sourceHash(ctx.srcIp());
-        if (h < 0) return -1;
-        return this.avalanche ? fullHash(h) : h;
-      }
+      case K_SOURCE:
+        if (!sourceHash(ctx.srcIp(), this.hv)) return false;
+        if (this.avalanche) avalancheInto(this.hv);
+        return true;
       case K_URI: found = ctx.httpReq !== null && this.uriKey(ctx.httpReq); break;
       case K_PARAM: found = ctx.httpReq !== null && this.paramKey(ctx.httpReq, ctx); break;
       case K_HDR: found = ctx.httpReq !== null && this.hdrKey(ctx.httpReq); break;
       case K_RDP: found = this.rdpKey(ctx.reqPayload()); break;
       default: found = this.exprKey(ctx); break;
     }
-    if (!found) return -1;
-    const h = this.fn(keyBuf, keyStart, keyEnd);
-    return this.avalanche ? fullHash(h) : h;
+    if (!found) return false;
+    const hv = this.hv;
+    switch (this.fn) {
+      case F_DJB2: djb2Into(hv, keyBuf, keyStart, keyEnd); break;
+      case F_WT6: wt6Into(hv, keyBuf, keyStart, keyEnd); break;
+      case F_CRC32: crc32Into(hv, keyBuf, keyStart, keyEnd); break;
+      default: sdbmInto(hv, keyBuf, keyStart, keyEnd); break;
+    }
+    if (this.avalanche) avalancheInto(hv);
+    return true;
   }
 
   /**
@@ -258,18 +273,21 @@ function caseEq(b: Uint8Array, p: number, w: Uint8Array): boolean {
 /**
  * `balance source` (get_server_sh()): the address's 32-bit words XORed
  * (network order); an IPv4 address is its own hash. No hash function is
- * applied, only the avalanche modifier. -1 for a non-IP source (UNIX
+ * applied, only the avalanche modifier. False for a non-IP source (UNIX
  * socket), which then falls back to round-robin (HAProxy fails the stream).
+ * The hash goes to out[0].
  */
-export function sourceHash(ip: string): number {
+export function sourceHash(ip: string, out: Uint32Array): boolean {
   if (ip.indexOf(':') < 0) {
-    if (!parseIPv4Into(ip, 0, ip.length, scratch4, 0)) return -1;
-    return ((scratch4[0] << 24) | (scratch4[1] << 16) | (scratch4[2] << 8) | scratch4[3]) >>> 0;
+    if (!parseIPv4Into(ip, 0, ip.length, scratch4, 0)) return false;
+    out[0] = (scratch4[0] << 24) | (scratch4[1] << 16) | (scratch4[2] << 8) | scratch4[3];
+    return true;
   }
-  if (!parseIPv6Into(ip, scratch16)) return -1;
+  if (!parseIPv6Into(ip, scratch16)) return false;
   let h = 0;
   for (let i = 0; i < 16; i += 4) h ^= (scratch16[i] << 24) | (scratch16[i + 1] << 16) | (scratch16[i + 2] << 8) | scratch16[i + 3];
-  return h >>> 0;
+  out[0] = h;
+  return true;
 }
 
 /**

@@ -57,9 +57,9 @@ export class ServerMap<S extends LbServer> {
     this.map = map;
   }
 
-  /** map_get_server_hash(): the slot of `hash` (a uint32). */
-  byHash(hash: number): S | null {
-    return this.tot === 0 ? null : this.map[hash % this.tot];
+  /** map_get_server_hash(): the slot of the hash in hash[0] (unboxed in a typed array: backend/hash.ts says why). */
+  byHash(hash: Uint32Array): S | null {
+    return this.tot === 0 ? null : this.map[hash[0] % this.tot];
   }
 
   /**
