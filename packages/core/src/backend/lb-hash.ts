@@ -43,8 +43,9 @@ const F_WT6 = 2;
 const F_CRC32 = 3;
 const FUNCTION_IDS: Record<HashFunctionName, number> = { sdbm: F_SDBM, djb2: F_DJB2, wt6: F_WT6, crc32: F_CRC32 };
 
-/* The key found by the scanners below: bytes keyBuf[keyStart, keyEnd). */
-let keyBuf: Uint8Array = Buffer.alloc(0);
+/* The key found by the scanners below: bytes keyBuf[keyStart, keyEnd) (released once hashed). */
+const NO_KEY = new Uint8Array(0);
+let keyBuf: Uint8Array = NO_KEY;
 let keyStart = 0;
 let keyEnd = 0;
 
@@ -140,6 +141,7 @@ export class HashBalancer<S extends LbServer> implements LbAlgorithm<S> {
       case F_CRC32: crc32Into(hv, keyBuf, keyStart, keyEnd); break;
       default: sdbmInto(hv, keyBuf, keyStart, keyEnd); break;
     }
+    keyBuf = NO_KEY; // not holding on to the request's buffer
     if (this.avalanche) avalancheInto(hv);
     return true;
   }
