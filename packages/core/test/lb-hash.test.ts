@@ -310,6 +310,14 @@ test('uri: the query string counts only with whole; len and depth cut the key; p
   assert.ok(!sameHash('uri depth 3', { req: get('/a/b/c') }, { req: get('/a/b/d/e') }));
   assert.ok(!sameHash('uri', { req: 'GET http://example.com/a/b HTTP/1.1\nhost: example.com' }, { req: get('/a/b') }));
   assert.ok(sameHash('uri path-only', { req: 'GET http://example.com/a/b HTTP/1.1\nhost: example.com' }, { req: get('/a/b') }));
+  // A target a rule rewrote hashes as received with that target.
+  const r = request(get('/old/path?x=1'));
+  r.setTarget('/a/b?y=2');
+  assert.ok(sameHash('uri whole', { req: r }, { req: get('/a/b?y=2') }));
+  assert.ok(sameHash('url_param y', { req: r }, { req: get('/z?y=2') }));
+  const m = request(get('/a/b'));
+  m.setMethod('POST');
+  assert.ok(sameHash('uri', { req: m }, { req: get('/a/b') }));
 });
 
 test('url_param: query, then a buffered POST body with check_post only', () => {

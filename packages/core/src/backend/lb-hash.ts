@@ -13,9 +13,10 @@
  * without an HTTP head, a redispatch without a stream), HAProxy falls back
  * to round-robin over the same table, and so do we.
  *
- * Keys are found in place: header values and bodies are hashed where they
- * lie; a string (the request target, a rewritten header, an expression's
- * result) is first copied byte by byte into one scratch buffer. Nothing is
+ * Keys are found in place: the request-target, header values and bodies are
+ * hashed where they lie in the received bytes; a string (a rewritten target
+ * or header, an expression's result) is first copied byte by byte into one
+ * scratch buffer. Nothing is
  * allocated per request (but for `balance hash` of a non-string sample,
  * which the cast to binary allocates, as in HAProxy).
  */
@@ -64,6 +65,29 @@ function toScratch(s: string, from: number, to: number): number {
 function setKey(b: Uint8Array, s: number, e: number): true {
   keyBuf = b; keyStart = s; keyEnd = e;
   return true;
+}
+
+/* The request-target found by targetBytes(): [tStart, tEnd), its path from tPath. */
+let tStart = 0;
+let tEnd = 0;
+let tPath = 0;
+
+/**
+ * The request-target's bytes: in the head buffer as received (no string
+ * made), or, once a rule rewrote the request line, the new target copied to
+ * the scratch buffer.
+ */
+function targetBytes(h: RequestHead): Uint8Array {
+  const src = h.headers.src;
+  if (!h.rewritten && src !== null) {
+    tStart = h._ts; tEnd = h._te2; tPath = h._ps;
+    return src;
+  }
+  const t = h.target;
+  tStart = 0;
+  tEnd = toScratch(t, 0, t.length);
+  tPath = h._ps - h._ts;
+  return scratch;
 }
 
 const scratch4 = new Uint8Array(4);
@@ -152,37 +176,34 @@ export class HashBalancer<S extends LbServer> implements LbAlgorithm<S> {
    * the slash that would start directory level `depth` + 1.
    */
   private uriKey(h: RequestHead): true {
-    const t = h.target;
+    const b = targetBytes(h);
     const c = this.cfg;
-    let from = 0;
+    let from = tStart;
     if (c.uriPathOnly) {
       // http_parse_path(): an absolute-form target's path starts after its
       // authority; no path ('*', authority-form, empty) hashes as "".
-      from = h.targetForm === TARGET_ORIGIN ? 0 : h.targetForm === TARGET_ABSOLUTE ? h._ps - h._ts : t.length;
+      from = h.targetForm === TARGET_ORIGIN ? tStart : h.targetForm === TARGET_ABSOLUTE ? tPath : tEnd;
     }
-    let len = t.length - from;
+    let len = tEnd - from;
     if (c.uriLen > 0 && c.uriLen < len) len = c.uriLen;
     const stopAt = c.uriDepth > 0 ? c.uriDepth + 1 : 0;
     let end = from, slashes = 0;
     while (len-- > 0) {
-      const ch = t.charCodeAt(end);
+      const ch = b[end];
       if (ch === 0x2f) {
         if (++slashes === stopAt) break;
       } else if (ch === 0x3f && !c.uriWhole) break;
       end++;
     }
-    const n = toScratch(t, from, end);
-    return setKey(scratch, 0, n);
+    return setKey(b, from, end);
   }
 
   /** get_server_ph(), then get_server_ph_post() for a POST with `check_post` and a buffered body. */
   private paramKey(h: RequestHead, ctx: SampleContext): boolean {
-    const t = h.target;
-    const q = t.indexOf('?');
-    if (q >= 0) {
-      const n = toScratch(t, q + 1, t.length);
-      if (findParam(scratch, 0, n, this.name, false)) return true;
-    }
+    const b = targetBytes(h);
+    let q = tStart;
+    while (q < tEnd && b[q] !== 0x3f) q++;
+    if (q < tEnd && findParam(b, q + 1, tEnd, this.name, false)) return true;
     if (!this.cfg.checkPost || h.methodCode !== METH_POST) return false;
     const body = ctx.reqBody();
     return body !== null && findParam(body, 0, body.length, this.name, true);
