@@ -4,7 +4,8 @@
  * expression) reaches the same server whichever worker accepts the
  * connection, the server haproxy 2.6.12 picks for it; consistent hashing
  * keeps keys in place when a server is disabled through the runtime API
- * and brings its keys back when it is enabled; a missing key falls back to
+ * and brings its keys back when it is enabled, and follows a weight change
+ * (refused on a static, map-based backend); a missing key falls back to
  * round-robin. Each origin answers with its name; every request has its own
  * connection, so the kernel spreads them over both workers.
  */
@@ -166,6 +167,22 @@ describe('http balance (nbthread 2)', () => {
       else assert.equal(during[i], before[i], `${paths[i]} moved though ${before[i]} stayed up`);
     }
     assert.equal(await apiCommand(sock, `enable server be_cons/${victim}`), '\n');
+    assert.deepEqual(await stableOwners(paths, 2, k => ask(p.cons, k)), before);
+  });
+  it('set weight: refused on a map-based backend (static, as HAProxy), applied at once with consistent hashing', async () => {
+    assert.equal(await apiCommand(sock, 'set server be_uri/s0 weight 5'), "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n\n");
+    const paths = Array.from({ length: 40 }, (_, i) => `/w/${i}`);
+    const before = await stableOwners(paths, 1, k => ask(p.cons, k));
+    assert.equal(await apiCommand(sock, 'set server be_cons/s1 weight 4'), '\n');
+    const heavier = await stableOwners(paths, 2, k => ask(p.cons, k));
+    let moved = 0;
+    for (let i = 0; i < paths.length; i++) {
+      if (heavier[i] === before[i]) continue;
+      assert.equal(heavier[i], 's1', `${paths[i]}: ${before[i]} -> ${heavier[i]}`);
+      moved++;
+    }
+    assert.ok(moved > 0, 's1 took no key with 4 times the weight');
+    assert.equal(await apiCommand(sock, 'set server be_cons/s1 weight 1'), '\n');
     assert.deepEqual(await stableOwners(paths, 2, k => ask(p.cons, k)), before);
   });
 });
