@@ -1,12 +1,15 @@
 /**
  * Server selection in TCP mode with the real master: roundrobin and static-rr
- * weights, backup servers, and connect retries that end on another server.
+ * weights, backup servers (first one only, or all with `option allbackups`),
+ * leastconn and first with long-lived connections, source and rdp-cookie
+ * hashing that send a client to the same server whichever of two workers
+ * accepts it, random, and connect retries that end on another server.
  * Each origin greets with its name, so a client knows which server it got.
  */
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
-  Origin, TcpClient, freePort, freePorts, greet, logMark, parseTcplog, startProxy, waitForLog, within, type ProxyRun,
+  Origin, TcpClient, freePort, freePorts, greet, greetAt, logMark, parseTcplog, startProxy, waitForLog, within, type ProxyRun,
 } from './helpers';
 
 /** `n` greetings through `port`, `concurrency` at a time; resolves with a count per origin name. */
@@ -92,6 +95,58 @@ describe('tcp balance', () => {
       '    retries 1',
       '    timeout connect 100ms',
       `    server bad 127.0.0.1:${refusedPort}`,
+      fe('allbk'),
+      'backend be_allbk',
+      '    option allbackups',
+      `    server a ${o('a')} disabled`,
+      `    server b ${o('b')} backup`,
+      `    server c ${o('c')} backup weight 3`,
+      fe('lc'),
+      'backend be_lc',
+      '    balance leastconn',
+      `    server a ${o('a')}`,
+      `    server b ${o('b')}`,
+      `    server c ${o('c')}`,
+      fe('first'),
+      'backend be_first',
+      '    balance first',
+      `    server a ${o('a')} id 3 maxconn 2`,
+      `    server b ${o('b')} id 1 maxconn 2`,
+      `    server c ${o('c')} id 2 maxconn 2`,
+      fe('src'),
+      'backend be_src',
+      '    balance source',
+      `    server s0 ${o('a')}`,
+      `    server s1 ${o('b')} weight 2`,
+      `    server s2 ${o('c')}`,
+      fe('srccons'),
+      'backend be_srccons',
+      '    balance source',
+      '    hash-type consistent',
+      `    server s0 ${o('a')}`,
+      `    server s1 ${o('b')}`,
+      `    server s2 ${o('c')}`,
+      `    server s3 ${o('d')}`,
+      // The RDP connection request is in the buffer when the server is chosen.
+      `frontend fe_rdp\n    bind 127.0.0.1:${ports[`rdp${nbthread}`]}\n    tcp-request inspect-delay 5s\n    tcp-request content accept if { req.len gt 0 }\n    default_backend be_rdp\n`,
+      'backend be_rdp',
+      '    balance rdp-cookie',
+      `    server a ${o('a')}`,
+      `    server b ${o('b')}`,
+      `    server c ${o('c')}`,
+      `    server d ${o('d')}`,
+      fe('rnd'),
+      'backend be_rnd',
+      '    balance random',
+      `    server a ${o('a')}`,
+      `    server b ${o('b')}`,
+      `    server c ${o('c')}`,
+      fe('uri'),
+      'backend be_uri',
+      // A layer-7 algorithm in mode tcp: round-robin, as HAProxy falls back.
+      '    balance uri',
+      `    server d ${o('d')}`,
+      `    server e ${o('e')}`,
       '',
     ].join('\n');
   }
@@ -99,7 +154,7 @@ describe('tcp balance', () => {
   before(async () => {
     for (const n of ['a', 'b', 'c', 'd', 'e']) { origins[n] = new Origin(n); await origins[n].listen(); }
     refusedPort = await freePort(); // bound then released: connect() is refused
-    const names = ['rr', 'srr', 'bkidle', 'bk', 'redisp', 'onlybad'].flatMap(n => [`${n}1`, `${n}2`]);
+    const names = ['rr', 'srr', 'bkidle', 'bk', 'redisp', 'onlybad', 'allbk', 'lc', 'first', 'src', 'srccons', 'rdp', 'rnd', 'uri'].flatMap(n => [`${n}1`, `${n}2`]);
     const p = await freePorts(names.length);
     ports = Object.fromEntries(names.map((n, i) => [n, p[i]]));
     [run1, run2] = await Promise.all([startProxy(config(1)), startProxy(config(2))]);
@@ -166,5 +221,114 @@ describe('tcp balance', () => {
     assert.equal(c.received.length, 0);
     const l = parseTcplog(await waitForLog(run1.master, c.localPort, { from: mark, fe: 'fe_onlybad' }));
     assert.equal(`${l.be}/${l.srv} ${l.ts} ${l.tc} ${l.rc}`, 'be_onlybad/bad SC -1 1');
+  });
+  it('option allbackups: with every active server down, the backups share the traffic by weight', async () => {
+    assert.deepEqual(await tally(ports.allbk1, 40, 4), { b: 10, c: 30 });
+  });
+
+  /** Open a long-lived connection and read which server greeted it. */
+  async function hold(port: number): Promise<{ c: TcpClient; srv: string }> {
+    const c = await TcpClient.open(port);
+    await c.waitData('\n');
+    return { c, srv: c.text.trim() };
+  }
+
+  /** Close held connections and wait until the proxy has logged their end (their server slot is free then). */
+  async function letGo(run: ProxyRun, held: Array<{ c: TcpClient }>, fe: string): Promise<void> {
+    await Promise.all(held.map(async h => {
+      const mark = logMark(run.master);
+      h.c.socket.end();
+      await waitForLog(run.master, h.c.localPort, { from: mark, fe });
+    }));
+  }
+
+  it('leastconn, long-lived connections: new ones go to the server with the fewest (not the next in turn)', async () => {
+    const held: Array<{ c: TcpClient; srv: string }> = [];
+    try {
+      for (let i = 0; i < 6; i++) held.push(await hold(ports.lc1));
+      assert.deepEqual(held.map(h => h.srv).sort(), ['a', 'a', 'b', 'b', 'c', 'c']);
+      // b's two connections end: the next two go to b (round-robin would give a, b).
+      const bs = held.filter(h => h.srv === 'b');
+      await letGo(run1, bs, 'fe_lc');
+      held.splice(0, held.length, ...held.filter(h => h.srv !== 'b'));
+      for (let i = 0; i < 2; i++) {
+        const h = await hold(ports.lc1);
+        held.push(h);
+        assert.equal(h.srv, 'b', `connection ${i + 1} after b emptied`);
+      }
+      const h = await hold(ports.lc1);
+      held.push(h);
+      assert.notEqual(h.srv, 'b', 'all at 2 again: b is not preferred');
+    } finally {
+      for (const h of held) h.c.socket.destroy();
+    }
+  });
+
+  it('first: servers fill in id order (b id 1, c id 2, a id 3), each up to its maxconn 2', async () => {
+    const held: Array<{ c: TcpClient; srv: string }> = [];
+    try {
+      for (let i = 0; i < 6; i++) held.push(await hold(ports.first1));
+      assert.deepEqual(held.map(h => h.srv), ['b', 'b', 'c', 'c', 'a', 'a']);
+      // A slot frees on b: the next connection takes it, not a third one on a.
+      await letGo(run1, [held[0]], 'fe_first');
+      held.shift();
+      const h = await hold(ports.first1);
+      held.push(h);
+      assert.equal(h.srv, 'b');
+    } finally {
+      for (const h of held) h.c.socket.destroy();
+    }
+  });
+
+  it('source, 2 workers: each client address always reaches the server haproxy 2.6.12 picks for it', async () => {
+    // haproxy 2.6.12, `balance source`, servers weights 1/2/1, clients 127.0.0.1 … 127.0.0.12.
+    const hap = 's1 s1 s2 s0 s1 s1 s2 s0 s1 s1 s2 s0'.split(' ').map(s => ({ s0: 'a', s1: 'b', s2: 'c' })[s]);
+    for (let round = 0; round < 3; round++) {
+      const got = await Promise.all(hap.map((_, i) => greetAt({ port: ports.src2, host: '127.0.0.1', localAddress: `127.0.0.${i + 1}` })));
+      assert.deepEqual(got, hap, `round ${round}`);
+    }
+  });
+
+  it('source with consistent hashing, 2 workers: stable per client address, spread over the servers', async () => {
+    const first = await Promise.all(Array.from({ length: 20 }, (_, i) => greetAt({ port: ports.srccons2, host: '127.0.0.1', localAddress: `127.0.1.${i + 1}` })));
+    assert.ok(new Set(first).size >= 3, first.join(' '));
+    for (let round = 0; round < 2; round++) {
+      const again = await Promise.all(Array.from({ length: 20 }, (_, i) => greetAt({ port: ports.srccons2, host: '127.0.0.1', localAddress: `127.0.1.${i + 1}` })));
+      assert.deepEqual(again, first);
+    }
+  });
+
+  /** An RDP connection request (TPKT, X.224 CR) carrying `Cookie: mstshash=<user>`; resolves with the greeting server. */
+  async function rdp(port: number, user: string): Promise<string> {
+    const c = await TcpClient.open(port, { allowHalfOpen: false });
+    try {
+      const cookie = Buffer.from(`Cookie: mstshash=${user}\r\n`);
+      const x224 = Buffer.from([0x00, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00]);
+      const tpkt = Buffer.from([0x03, 0x00, 0x00, 0x00]);
+      tpkt.writeUInt16BE(4 + x224.length + cookie.length, 2);
+      c.socket.write(Buffer.concat([tpkt, x224, cookie]));
+      await c.waitData('\n');
+      return c.text.slice(0, c.text.indexOf('\n'));
+    } finally {
+      c.socket.destroy();
+    }
+  }
+
+  it('rdp-cookie, 2 workers: each user always reaches the same server, users spread', async () => {
+    const users = Array.from({ length: 12 }, (_, i) => `user${i}`);
+    const first = await Promise.all(users.map(u => rdp(ports.rdp2, u)));
+    assert.ok(new Set(first).size >= 3, first.join(' '));
+    for (let round = 0; round < 2; round++) assert.deepEqual(await Promise.all(users.map(u => rdp(ports.rdp2, u))), first);
+  });
+
+  it('random: every server gets a share', async () => {
+    const counts = await tally(ports.rnd2, 150);
+    assert.deepEqual(Object.keys(counts).sort(), ['a', 'b', 'c']);
+    for (const n of ['a', 'b', 'c']) assert.ok(counts[n] >= 20, JSON.stringify(counts));
+  });
+
+  it('balance uri in mode tcp falls back to round-robin (HAProxy\'s warning at load)', async () => {
+    assert.match(run1.master.output, /Layer 7 hash not possible for backend 'be_uri' \(needs 'mode http'\)\. Falling back to round robin\./);
+    assert.deepEqual(await tally(ports.uri1, 20, 4), { d: 10, e: 10 });
   });
 });

@@ -9,6 +9,7 @@ import './proxy/server';
 import './backend/server-pool';
 import './backend/queue-keywords';
 import './backend/retry';
+import './backend/balance-keywords';
 import './log/keywords';
 import './log/format-keywords';
 import './http/errorfile-keywords';

@@ -214,8 +214,8 @@ test('dispatch: used by a backend without servers (a <NOSRV> server), ignored wi
   const rt = buildRuntime(r.config!, undefined);
   const be = rt.find(p => p.cfg.name === 'b')!;
   assert.equal(be.servers.length, 0, 'not listed among the servers');
-  assert.equal(be.pickServer()!.cfg.name, '<NOSRV>');
-  assert.equal(rt.find(p => p.cfg.name === 'c')!.pickServer()!.cfg.name, 's');
+  assert.equal(be.pickServer(null)!.cfg.name, '<NOSRV>');
+  assert.equal(rt.find(p => p.cfg.name === 'c')!.pickServer(null)!.cfg.name, 's');
 });
 
 /* ---------------- transforms ---------------- */

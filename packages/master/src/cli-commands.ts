@@ -8,6 +8,7 @@ import { registerCliCommands, allCliCommands, type CliCommandDef, type CliContex
 import type { CompiledConfig, ProxyConfig, ServerConfig } from '@switchyard/core/config/compiled';
 import type { WorkerStats } from '@switchyard/core/stats/counters';
 import { ADMF_FMAINT, ADMF_FDRAIN } from '@switchyard/core/proxy/server-state';
+import { isStaticBalance } from '@switchyard/core/backend/lb-config';
 import {
   aggregateWorkerStats, buildStatRows, formatInfo, formatProc, formatServersState,
   formatStatCsv, formatStatJson, formatStatTyped, type InfoFormat, type StatOptions,
@@ -220,7 +221,7 @@ async function parseWeightChange(e: CliEnv, f: FoundServer, text: string | undef
   } else if (end !== '') {
     return 'Trailing garbage in weight string';
   }
-  if (w && w !== iweight && f.px.balance === 'static-rr') {
+  if (w && w !== iweight && isStaticBalance(f.px.balance)) {
     return "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n";
   }
   await e.host.setServerWeight(f.p, f.s, w);

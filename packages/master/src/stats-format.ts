@@ -321,8 +321,8 @@ interface BackendSummary {
 
 /**
  * recount_servers() + update_backend_weight(): active servers carry the
- * backend; without any, only the first usable backup does (we have no
- * `option allbackups` yet).
+ * backend; without any, only the first usable backup does, or every usable
+ * backup with `option allbackups`.
  */
 function summarizeBackend(px: ProxyConfig, states: ReadonlyArray<ServerRuntimeState> | undefined): BackendSummary {
   let act = 0, bck = 0, wact = 0, wbck = 0, nbup = 0;
@@ -333,7 +333,7 @@ function summarizeBackend(px: ProxyConfig, states: ReadonlyArray<ServerRuntimeSt
     if (st.op !== SRV_ST_STOPPED) nbup++;
     if (!usable(st)) continue;
     if (px.servers[i].backup) {
-      if (bck === 0) fbck = st;
+      if (bck === 0 && !px.balance.allBackups) fbck = st;
       bck++;
       wbck += st.uweight;
     } else {
@@ -567,7 +567,7 @@ function backendRow(input: StatInput, px: ProxyConfig, c: BackendCounters, serve
   put(row, 'lastsess', lastSess(input.now, c.lastSess));
   for (const f of ['qtime', 'ctime', 'rtime', 'ttime']) put(row, f, 0);
   put(row, 'mode', px.mode);
-  if (input.showLegends) put(row, 'algo', px.balance);
+  if (input.showLegends) put(row, 'algo', px.balance.algo);
   put(row, 'wrew', 0);
   put(row, 'connect', connect);
   put(row, 'reuse', 0);

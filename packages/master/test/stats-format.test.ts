@@ -18,6 +18,7 @@
  * Captured a few seconds after start, with no traffic: lastchg is 3.
  */
 import { newProxyConfig } from '@switchyard/core/proxy/sections';
+import { newBalanceConfig } from '@switchyard/core/backend/lb-config';
 const H0 = { reqTot: 0, hrsp1xx: 0, hrsp2xx: 0, hrsp3xx: 0, hrsp4xx: 0, hrsp5xx: 0, hrspOther: 0 };
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -159,7 +160,7 @@ function firstConfig(): StatInput {
     proxy('li_both', 4, 'listen', 'http', {
       servers: [server('w1', 1, '127.0.0.1:18091', { weight: 0 }), server('w2', 2, '127.0.0.1:18092', { backup: true })],
     }),
-    proxy('be_empty', 5, 'backend', 'tcp', { balance: 'static-rr' }),
+    proxy('be_empty', 5, 'backend', 'tcp', { balance: { ...newBalanceConfig(), algo: 'static-rr' } }),
     proxy('fe_http', 6, 'frontend', 'http', { maxconn: 50 }),
   ]);
   // HAProxy's encoding: `disabled` = FMAINT|CMAINT (5) and stopped; s5/w2 down by their check.

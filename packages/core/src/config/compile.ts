@@ -21,6 +21,7 @@ import { finalizeHttpErrors } from '../http/http-errors';
 import { finalizeUserlists } from '../http/userlist';
 import { finalizeCookies } from '../http/cookie-persist';
 import { patternFileReader } from '../rules/keywords';
+import { finalizeBalance } from '../backend/balance-keywords';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
@@ -63,6 +64,7 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
   // HTTP-only options outside mode http are dropped with HAProxy's warnings.
   finalizeForwarding(state);
   finalizeMonitorUri(state);
+  finalizeBalance(state);
   await resolveServers(proxies, state);
   await finalizeDispatch(state);
   // Dynamic server cookies hash the resolved addresses.
@@ -119,12 +121,16 @@ function assignIds(proxies: ProxyConfig[], state: ParseState): void {
       if (other !== undefined) state.diag.error(s.file, s.line, 'id', `server '${p.name}/${s.name}' has the same id ${s.id} as server '${other}'`);
       sids.set(s.id, s.name);
     }
+    // cfgparse.c: the next automatic id moves past every server, a forced
+    // one too (s1, s2 id 7, s3 → 1, 7, 3): consistent hashing places points by id.
     let n = 1;
     for (const s of p.servers) {
-      if (s.forcedId) continue;
-      while (sids.has(n)) n++;
-      s.id = n;
-      sids.set(n, s.name);
+      if (!s.forcedId) {
+        while (sids.has(n)) n++;
+        s.id = n;
+        sids.set(n, s.name);
+      }
+      n++;
     }
   }
 }

@@ -6,6 +6,7 @@
 import type { H1Limits } from '../http/h1';
 import type { SslBindConf } from '../tls/crt-list';
 import type { CompiledCertEntry } from '../tls/cert-store';
+import type { BalanceConfig } from '../backend/lb-config';
 
 /** Where a listener (or the runtime API) is bound. */
 export type ListenAddress =
@@ -157,8 +158,6 @@ export interface ServerConfig extends SourceRef, ServerOptions {
   forcedId: boolean;
 }
 
-export type BalanceAlgorithm = 'roundrobin' | 'static-rr';
-
 export interface ProxyConfig extends SourceRef {
   name: string;
   /** HAProxy's proxy id (`iid` in show stat). */
@@ -187,7 +186,8 @@ export interface ProxyConfig extends SourceRef {
   servers: ServerConfig[];
   /** `default-server` settings, applied to the servers declared after it. */
   defaultServer: ServerOptions;
-  balance: BalanceAlgorithm;
+  /** `balance`, `hash-type`, `hash-balance-factor`, `option allbackups` (backend/lb-config.ts). */
+  balance: BalanceConfig;
   retries: number;
   /** `option redispatch [<interval>]`: redispatch on every Nth retry (N > 0) or the Nth before the last (N < 0); 0 = off. */
   redispatch: number;

@@ -5,7 +5,7 @@
  */
 import type { CompiledConfig } from '../config/compiled';
 import { formatListenAddress } from '../config/compiled';
-import type { ServerRuntimeState, ServerStateTable } from '../proxy/server-state';
+import { SRV_ST_STARTING, type ServerRuntimeState, type ServerStateTable } from '../proxy/server-state';
 import type { WorkerStats } from '../stats/counters';
 import { buildRuntime, shareOf, type ProxyRuntime } from './proxy-runtime';
 import { ListenerRuntime, attachProxyHeader, type ListenerHost, type RawHandle } from './listener';
@@ -311,8 +311,21 @@ export class Engine implements ListenerHost {
     const srv = this.proxies[p]?.servers[s];
     if (!srv) return;
     srv.state = st;
+    const px = this.proxies[p];
+    px.serverChanged();
     // A server leaving service keeps no idle connections (HAProxy purges them too).
     if (srv.weight() === 0) srv.pool.closeAll();
+    // slowstart: roundrobin and leastconn read the ramping weight at each pick;
+    // the tables of hashing, random and static-rr are rebuilt each second of it.
+    const ss = srv.cfg.slowstart ?? 0;
+    if (st.op === SRV_ST_STARTING && ss > 0) {
+      const since = st.lastChange;
+      const t = setInterval(() => {
+        px.serverChanged();
+        if (srv.state.op !== SRV_ST_STARTING || srv.state.lastChange !== since || Date.now() - since >= ss) clearInterval(t);
+      }, 1000);
+      t.unref();
+    }
   }
 
   /**

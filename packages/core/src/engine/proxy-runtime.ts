@@ -6,12 +6,12 @@
 import type { CompiledConfig, ProxyConfig, ServerConfig } from '../config/compiled';
 import { newBackendCounters, newFrontendCounters, newServerCounters, type BackendCounters, type FrontendCounters, type ServerCounters, type ProxyStats } from '../stats/counters';
 import { serverUsable, type ServerRuntimeState, type ServerStateTable, ADMF_CMAINT, ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED } from '../proxy/server-state';
-import { SmoothRoundRobin } from '../backend/lb-roundrobin';
+import { Balancer } from '../backend/balancer';
 import { SlotState, WaitQueue, creditFreed, serverHasRoom, markLoad, type SlotLink } from '../backend/queue';
 import { ServerPool, reuseMode } from '../backend/server-pool';
 import { httpFeatures, type HttpFeatures } from '../http/analysers';
 import { compileProxyRules, type ProxyRules, type RuleCompileBase } from '../rules/rule-set';
-import { AT_HTTP_REQ, AT_LOG, compileSampleExpr, type CompileEnv, type SampleExpr, type SampleContext } from '../rules/sample';
+import { AT_HTTP_REQ, AT_LOG, AT_REQ_CNT, compileSampleExpr, type CompileEnv, type SampleContext, type SampleExpr } from '../rules/sample';
 import { SNI_AT } from '../tls/server-ssl';
 import { buildPersist, type PersistRuntime } from '../http/cookie-persist';
 
@@ -78,6 +78,20 @@ export class ServerRuntime {
     if (st.op === SRV_ST_STARTING && ss !== undefined && ss > 0) return warmWeight(st.uweight, st.lastChange, ss, Date.now());
     return st.uweight;
   }
+
+  /** The maxconn the load balancer fills the server up to (0 = unlimited). */
+  maxconnNow(): number {
+    return this.cfg.maxconn;
+  }
+
+  /**
+   * No free slot for a new stream in this worker (backend/queue.ts): the
+   * balancers skip it (lb-server.ts isFull). The node-wide maxconn, dynamic
+   * limits and slowstart are in the credits the master gives.
+   */
+  full(): boolean {
+    return this.slots !== null && !serverHasRoom(this);
+  }
 }
 
 /** The weight `elapsed/slowstart` of the way from 1 to `w` (at least 1 while warming up). */
@@ -112,8 +126,8 @@ export class ProxyRuntime {
   readonly fe: FrontendCounters | null;
   readonly be: BackendCounters | null;
   readonly servers: ServerRuntime[];
-  private readonly active: SmoothRoundRobin<ServerRuntime>;
-  private readonly backups: ServerRuntime[];
+  /** The load balancer (backend/balancer.ts); null without servers. */
+  readonly balancer: Balancer<ServerRuntime> | null;
   /** Sessions currently in this proxy, as frontend and as backend. */
   feconn = 0;
   beconn = 0;
@@ -149,8 +163,6 @@ export class ProxyRuntime {
     this.be = cfg.cap.be ? newBackendCounters() : null;
     this.servers = cfg.servers.map((s, i) => new ServerRuntime(s, i, states?.[i]));
     for (const s of this.servers) { s.proxyIndex = index; s.backend = this; }
-    this.active = new SmoothRoundRobin(this.servers.filter(s => !s.cfg.backup));
-    this.backups = this.servers.filter(s => s.cfg.backup);
     this.reuse = reuseMode(cfg.options.httpReuse);
     const m = cfg.options.httpConnMode;
     this.connMode = m === 'close' ? CONN_CLOSE : m === 'server-close' ? CONN_SERVER_CLOSE : CONN_KEEP_ALIVE;
@@ -163,23 +175,33 @@ export class ProxyRuntime {
       if (typeof e !== 'string') s.sniExpr = e;
     }
     this.dispatch = cfg.dispatch ? new ServerRuntime(cfg.dispatch, -1, undefined) : null;
+    let hashExpr: SampleExpr | null = null;
+    if (cfg.balance.algo === 'hash') {
+      const e = compileSampleExpr(cfg.balance.arg, this.env(AT_REQ_CNT | AT_HTTP_REQ, 'balance hash'));
+      // Checked by the master (backend/balance-keywords.ts): cannot fail here.
+      if (typeof e !== 'string') hashExpr = e;
+    }
+    this.balancer = cfg.cap.be && this.servers.length > 0 ? new Balancer(cfg.balance, this.servers, hashExpr) : null;
   }
 
   /**
-   * Next server: active servers by weighted round-robin; when none is usable,
-   * the first usable backup (HAProxy uses only the first backup unless
-   * `option allbackups`); a backend without servers, its `dispatch` address.
+   * The server for a stream by the backend's algorithm (backend/balancer.ts),
+   * hashing on `ctx` (null: no stream, e.g. a redispatch; hashing algorithms
+   * then fall back to round-robin); `exclude` (the server that just failed)
+   * only when no other can take it. A backend without servers gives its
+   * `dispatch` address. Undefined when no server is usable, or when every
+   * usable one is at its maxconn (then usableServers() > 0: HAProxy would
+   * queue the stream in the backend).
    */
-  pickServer(exclude?: ServerRuntime): ServerRuntime | undefined {
-    let s = this.active.pick();
-    if (s && s === exclude) {
-      const again = this.active.pick();
-      if (again) s = again;
-    }
-    if (s) return s;
-    for (const b of this.backups) if (b.weight() > 0 && b !== exclude) return b;
-    for (const b of this.backups) if (b.weight() > 0) return b;
-    return this.dispatch ?? undefined;
+  pickServer(ctx: SampleContext | null, exclude?: ServerRuntime): ServerRuntime | undefined {
+    const b = this.balancer;
+    if (b === null) return this.dispatch ?? undefined;
+    return b.pick(ctx, exclude ?? null) ?? undefined;
+  }
+
+  /** A server's state or weight changed: the balancer recounts its servers and rebuilds its tables. */
+  serverChanged(): void {
+    this.balancer?.update();
   }
 
   /** A compile environment for an expression of this proxy used at `at`. */
@@ -190,39 +212,35 @@ export class ProxyRuntime {
 
   /** The algorithm is round-robin-like (redispatch on every retry of a balanced request, server-connect.ts). */
   get roundRobin(): boolean {
-    const b = this.cfg.balance as unknown;
-    // HAProxy's BE_LB_KIND_RR: roundrobin, static-rr and random (random(n) included).
-    return b === 'roundrobin' || b === 'static-rr' || (typeof b === 'string' && b.startsWith('random')) ||
-      (typeof b === 'object' && b !== null && /^(roundrobin|static-rr|random)/.test(String((b as { algo?: string }).algo)));
+    // HAProxy's BE_LB_KIND_RR: roundrobin, static-rr and random.
+    const a = this.cfg.balance.algo;
+    return a === 'roundrobin' || a === 'static-rr' || a === 'random';
   }
 
   /** Set by pickWithRoom: every server was full, the request waits in the backend's queue. */
   allFull = false;
 
   /**
-   * The balancer's choice, skipping servers without a free slot as HAProxy's
-   * balancers skip full servers; when every one is full, `allFull` is set
-   * and the first choice comes back (the request queues in the backend).
-   * Hash-based choices are kept even when full: the request waits for that
-   * server, as with HAProxy.
+   * The balancer's choice (its algorithms skip servers without a free slot,
+   * ServerRuntime.full(), as HAProxy's skip full servers; hash-based ones
+   * keep the hashed server, the request then waits in its queue). When every
+   * server is full, `allFull` is set and a server comes back all the same:
+   * the request waits in the backend's queue, asking the master for a credit
+   * of that server (the least loaded one).
    */
-  pickWithRoom(_ctx: SampleContext | null, exclude?: ServerRuntime): ServerRuntime | undefined {
+  pickWithRoom(ctx: SampleContext | null, exclude?: ServerRuntime): ServerRuntime | undefined {
     this.allFull = false;
-    const first = this.pickServer(exclude);
-    if (first === undefined || first.slots === null || serverHasRoom(first)) return first;
-    const servers = this.servers;
-    for (let i = 0; i < servers.length; i++) {
-      const s = this.pickServer(exclude);
-      if (s === undefined) break;
-      if (serverHasRoom(s)) return s;
+    const s = this.pickServer(ctx, exclude);
+    if (s !== undefined || this.balancer === null) return s;
+    const members = this.balancer.members;
+    let best: ServerRuntime | undefined;
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i];
+      if (m === exclude && members.length > 1) continue;
+      if (best === undefined || m.load() < best.load()) best = m;
     }
-    // The balancer keeps coming back to full servers: any usable one with room.
-    for (let i = 0; i < servers.length; i++) {
-      const s = servers[i];
-      if (s !== exclude && s.weight() > 0 && serverHasRoom(s) && (!s.cfg.backup || first.cfg.backup)) return s;
-    }
-    this.allFull = true;
-    return first;
+    if (best !== undefined) this.allFull = true;
+    return best;
   }
 
   /** Requests waiting in the servers' queues (not the backend's). */

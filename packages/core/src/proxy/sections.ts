@@ -1,7 +1,7 @@
 /**
  * Sections (global, defaults, frontend, backend, listen) and the keywords of
- * the proxy core: mode, maxconn, timeouts, backend switching, balance,
- * retries, and the global process settings.
+ * the proxy core: mode, maxconn, timeouts, backend switching, retries, and
+ * the global process settings (`balance` is in backend/balance-keywords.ts).
  */
 import {
   registerSection, registerKeywords, PROXY_SECTIONS,
@@ -10,6 +10,7 @@ import {
 import type { ProxyConfig, Timeouts } from '../config/compiled';
 import { parseInteger, parseTime, parseFileMode, parseBindAddress } from '../config/args';
 import { os } from '../util/os';
+import { newBalanceConfig } from '../backend/lb-config';
 
 const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
 
@@ -36,7 +37,7 @@ export function newProxyConfig(name: string, file: string, line: number): ProxyC
     servers: [],
     // pool-max-conn -1: unlimited; pool-purge-delay 5s: HAProxy's defaults.
     defaultServer: { weight: 1, maxconn: 0, backup: false, disabled: false, poolMaxConn: -1, poolPurgeDelay: 5000 },
-    balance: 'roundrobin',
+    balance: newBalanceConfig(),
     retries: 3,
     redispatch: 0,
     retryOn: 1, // RETRY_CONN_FAILURE (backend/retry.ts)
@@ -257,21 +258,6 @@ registerKeywords([
   {
     name: 'default_backend', sections: FE, usage: 'default_backend <backend>',
     parse(ctx) { if (needArgs(ctx, 1, 'default_backend <backend>')) ctx.proxy!.defaultBackend = ctx.args[0]; },
-  },
-  {
-    name: 'balance', sections: BE, usage: 'balance roundrobin|static-rr',
-    parse(ctx) {
-      const algo = ctx.args[0];
-      if (!algo) return ctx.error('missing algorithm; usage: balance roundrobin|static-rr');
-      if (algo !== 'roundrobin' && algo !== 'static-rr') {
-        const known = ['leastconn', 'first', 'source', 'uri', 'url_param', 'random', 'rdp-cookie'];
-        if (known.includes(algo) || algo.startsWith('hdr(') || algo.startsWith('random(') || algo.startsWith('rdp-cookie('))
-          return ctx.error(`balance algorithm '${algo}' is not supported by Switchyard yet (supported: roundrobin, static-rr)`);
-        return ctx.error(`unknown balance algorithm '${algo}' (supported: roundrobin, static-rr)`);
-      }
-      if (ctx.args.length > 1) return ctx.error(`unexpected argument '${ctx.args[1]}'`);
-      ctx.proxy!.balance = algo;
-    },
   },
   {
     name: 'retries', sections: BE, usage: 'retries <n>  connection attempts after a failure (default 3)',
