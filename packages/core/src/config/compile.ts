@@ -19,6 +19,7 @@ import { finalizeServerSsl } from '../tls/server-ssl';
 import { finalizeRules } from '../rules/keywords';
 import { finalizeHttpErrors } from '../http/http-errors';
 import { finalizeUserlists } from '../http/userlist';
+import { finalizeChecks } from '../checks/keywords';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
@@ -63,6 +64,8 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
   finalizeMonitorUri(state);
   await resolveServers(proxies, state);
   await finalizeDispatch(state);
+  // Health checks: rulesets, servers' check settings, check addresses (checks/keywords.ts).
+  await finalizeChecks(state);
   const listeners = buildListeners(proxies, state);
   const userlists = finalizeUserlists(state);
   // ACLs, rules, use_backend: compiled once here for their errors (rules/keywords.ts).

@@ -6,6 +6,7 @@
 import type { H1Limits } from '../http/h1';
 import type { SslBindConf } from '../tls/crt-list';
 import type { CompiledCertEntry } from '../tls/cert-store';
+import type { CheckRuleSet, ObserveConfig, ProxyCheckSource, ServerCheckOptions, ServerChecks } from '../checks/types';
 
 /** Where a listener (or the runtime API) is bound. */
 export type ListenAddress =
@@ -131,6 +132,8 @@ export interface ServerOptions {
   sslMaxVer?: string;
   /** What the worker needs for TLS to this server, read and checked by the master. */
   tls?: ServerTlsConfig;
+  /** Health-check keywords as written (checks/keywords.ts). */
+  checkOpts?: ServerCheckOptions;
 }
 
 export interface ServerConfig extends SourceRef, ServerOptions {
@@ -147,6 +150,10 @@ export interface ServerConfig extends SourceRef, ServerOptions {
   family: 4 | 6;
   /** Forced by the `id` keyword. */
   forcedId: boolean;
+  /** Health and agent checks, compiled (checks/keywords.ts); run by the master. */
+  checks?: ServerChecks;
+  /** `observe layer4|layer7`: what workers report of real traffic (checks/observe.ts). */
+  observe?: ObserveConfig;
 }
 
 export type BalanceAlgorithm = 'roundrobin' | 'static-rr';
@@ -213,6 +220,10 @@ export interface ProxyConfig extends SourceRef {
    * sends its connections, as a server HAProxy logs as `<NOSRV>`; null when none.
    */
   dispatch: ServerConfig | null;
+  /** Check keywords being parsed (checks/keywords.ts); inherited from defaults. */
+  checkSrc?: ProxyCheckSource;
+  /** The tcp-check / http-check ruleset of the backend's health checks, compiled. */
+  checkRules?: CheckRuleSet;
 }
 
 /** One `acl` line as written (rules/acl.ts compiles it). */

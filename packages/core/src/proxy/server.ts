@@ -42,6 +42,7 @@ registerKeywords([
         ssl: draft.ssl, sslVerify: draft.sslVerify, sslCaFile: draft.sslCaFile, sslCrt: draft.sslCrt, sslSni: draft.sslSni, sslSniExpr: draft.sslSniExpr,
         sslVerifyHost: draft.sslVerifyHost, sslAlpn: draft.sslAlpn, sslCiphers: draft.sslCiphers, sslCiphersuites: draft.sslCiphersuites,
         sslMinVer: draft.sslMinVer, sslMaxVer: draft.sslMaxVer,
+        checkOpts: draft.checkOpts,
       };
       p.servers.push(srv);
     },
@@ -144,13 +145,11 @@ registerLineKeywords<ServerDraft>('server', [
 ]);
 
 registerUnsupportedLine('server', [
-  'check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'check-ssl', 'check-sni', 'agent-check',
-  'agent-port', 'agent-inter', 'agent-addr', 'agent-send', 'observe', 'error-limit', 'on-error', 'on-marked-down',
-  'on-marked-up', 'slowstart', 'minconn', 'maxqueue', 'cookie',
+  'slowstart', 'minconn', 'maxqueue', 'cookie',
   'track', 'redir', 'resolvers', 'init-addr', 'resolve-prefer',
   'source', 'usesrc', 'pool-low-conn', 'tfo', 'namespace', 'proto', 'check-proto',
-  'check-send-proxy', 'check-via-socks4', 'socks4', 'ws', 'tcp-ut', 'max-reuse', 'no-check', 'non-stick', 'stick',
+  'check-via-socks4', 'socks4', 'ws', 'tcp-ut', 'max-reuse', 'non-stick', 'stick',
   'weight-percent', 'shard', 'log-proto', 'crl-file', 'no-sslv3', 'no-tlsv10', 'no-tlsv11',
   'no-tlsv12', 'no-tlsv13', 'ssl-reuse', 'no-ssl-reuse', 'npn', 'curves',
-  'sigalgs', 'client-sigalgs', 'allow-0rtt', 'force-tlsv12', 'force-tlsv13', 'check-alpn', 'resolve-net', 'resolve-opts',
+  'sigalgs', 'client-sigalgs', 'allow-0rtt', 'force-tlsv12', 'force-tlsv13', 'resolve-net', 'resolve-opts',
 ]);
