@@ -183,6 +183,10 @@ export class Supervisor extends EventEmitter {
       case 'log':
         this.log[m.level]({ worker: h.pid }, m.msg);
         return;
+      case 'observe':
+        // `observe` reports use the indexes of the serving configuration (checks/scheduler.ts).
+        if (this.current && h.gen === this.current.gen) this.emit('observe', m.r);
+        return;
     }
   }
 

@@ -61,6 +61,7 @@ import type { VarScopes, TlsView, Sample } from '../rules/sample';
 import { buildReply, type HttpReplySpec } from '../http/reply';
 import { acceptSession } from './conn-rules';
 import { countStatus } from '../stats/counters';
+import { observeConnected, observeConnectFailed, observeHttpError, observeStatus, HANA_HTTP_RSP, HANA_HTTP_BROKEN_PIPE } from '../checks/observe';
 
 const kStream = Symbol('switchyard.http.stream');
 const kToClient = Symbol('switchyard.http.toClient');
@@ -931,6 +932,7 @@ export class HttpStream implements RuleHost {
 
   /** The server connection is ready (new or reused): send what is queued. */
   private connected(now: number): void {
+    observeConnected(this.srv!);
     this.connectedAt = now;
     this.tc = now - this.connectStart;
     this.phase = P_TXN;
@@ -955,6 +957,7 @@ export class HttpStream implements RuleHost {
     if (attempt !== this.attempt || this.finished || this.phase !== P_CONNECT) return;
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     const srv = this.srv!;
+    observeConnectFailed(srv);
     const h = this.server;
     if (h) { h.onread = ignoreRead; h.close(); this.server = null; this.srvReading = false; }
     const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut);
@@ -1018,6 +1021,7 @@ export class HttpStream implements RuleHost {
       if (r.state === 'error') {
         this.be!.be!.eresp++;
         this.srv!.counters.eresp++;
+        observeHttpError(this.srv!, HANA_HTTP_RSP);
         return this.errorReply(502, 'P', 'H');
       }
       const h = r.head;
@@ -1031,6 +1035,7 @@ export class HttpStream implements RuleHost {
         this.sendClient(serializeHead(statusLine(h), h, null, false));
         continue;
       }
+      observeStatus(this.srv!, h.status);
       if (h.bodyKind === BODY_TUNNEL) {
         // A 101 answers an Upgrade request only; a 2xx tunnel a CONNECT only.
         if (!this.upgrade || (h.status === 101) === (this.req!.methodCode === METH_CONNECT)) {
@@ -1116,6 +1121,7 @@ export class HttpStream implements RuleHost {
     if (this.resp === null) {
       if (this.reusedFailed()) return;
       // Closed before a complete response head.
+      observeHttpError(this.srv!, HANA_HTTP_BROKEN_PIPE);
       this.be!.be!.eresp++;
       this.srv!.counters.eresp++;
       this.srv!.counters.srvAbrt++;

@@ -27,6 +27,7 @@ import { runRules, pickBackend, pickUseServer, yieldAt, ACT_CONTINUE, ACT_STOP, 
 import type { VarScopes, TlsView } from '../rules/sample';
 import type { RequestHead, ResponseHead } from '../http/h1';
 import type { LogRecord } from '../log/log-format';
+import { observeConnected, observeConnectFailed } from '../checks/observe';
 
 const kSide = Symbol('switchyard.side');
 
@@ -325,6 +326,7 @@ export class TcpStream implements RuleHost {
       this.server.handle = tlsHandle;
     }
     this.connected = true;
+    observeConnected(this.srv!);
     const now = Date.now();
     this.tc = now - this.connectStart;
     const fe = this.fe.cfg.timeouts, be = this.be!.cfg.timeouts;
@@ -357,6 +359,7 @@ export class TcpStream implements RuleHost {
     if (attempt !== this.attempt || this.finished) return;
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     const srv = this.srv!;
+    observeConnectFailed(srv);
     const h = this.server.handle;
     if (h) { h.onread = ignoreRead; h.close(); this.server.handle = null; }
     const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut);
