@@ -13,7 +13,7 @@
  */
 import {
   ADMF_MAINT, ADMF_DRAIN, ADMF_FMAINT, ADMF_FDRAIN, SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING,
-  serverUsable, type ServerRuntimeState,
+  type ServerRuntimeState,
 } from '@switchyard/core/proxy/server-state';
 import { LOG_ALERT, LOG_EMERG, LOG_NOTICE } from '@switchyard/core/log/tcplog';
 import { CHECK_STATUSES, HCHK_L57DATA } from '@switchyard/core/checks/types';
@@ -77,12 +77,19 @@ function causeText(c: OpCause | null): string {
 
 interface PendingLine { p: number; s: number; level: number; text: (scur: number) => string }
 
+/** srv_currently_usable(): what the "N active and M backup servers" counts count (NOLB does not). */
+function usable(st: ServerRuntimeState): boolean {
+  return st.uweight > 0 && (st.admin & (ADMF_MAINT | ADMF_DRAIN)) === 0 && (st.op === SRV_ST_RUNNING || st.op === SRV_ST_STARTING);
+}
+
 export class ServerAdmin {
   hooks: CheckHooks | null = null;
   private readonly servers = new Map<string, ServerHistory>();
   private readonly backends = new Map<string, BackendHistory>();
   /** Lines waiting for the servers' current session counts (one stats round trip per batch). */
   private pending: PendingLine[] = [];
+  /** on-marked-down/up shutdowns, run once the batch's session counts are in. */
+  private after: Array<() => void> = [];
   private flushing: Promise<void> | null = null;
 
   constructor(private readonly sup: Supervisor, private readonly log: ProxyLog) {}
@@ -233,15 +240,15 @@ export class ServerAdmin {
       b.lastChange = now;
     }
     for (const [level, text] of lines) this.pending.push({ p, s, level, text });
-    if (lines.length) this.schedule();
-    // Session counts for the DOWN lines are asked before the sessions are closed (IPC is in order).
-    if (shutdown) for (const w of this.sup.currentWorkers()) w.channel.send({ t: 'srv-shutdown', p, s, why: 'D' });
+    // The sessions are closed once the DOWN line has counted them.
+    if (shutdown) this.after.push(() => { for (const w of this.sup.currentWorkers()) w.channel.send({ t: 'srv-shutdown', p, s, why: 'D' }); });
     if (backupShutdown) {
-      px.servers.forEach((b, i) => {
+      this.after.push(() => px.servers.forEach((b, i) => {
         if (!b.backup) return;
         for (const w of this.sup.currentWorkers()) w.channel.send({ t: 'srv-shutdown', p, s: i, why: 'U' });
-      });
+      }));
     }
+    if (lines.length || this.after.length) this.schedule();
   }
 
   private backendHist(name: string): BackendHistory {
@@ -254,7 +261,7 @@ export class ServerAdmin {
   private usableCount(p: number, s: number, st: ServerRuntimeState): number {
     const states = this.sup.states[p];
     let n = 0;
-    for (let i = 0; i < states.length; i++) if (serverUsable(i === s ? st : states[i])) n++;
+    for (let i = 0; i < states.length; i++) if (usable(i === s ? st : states[i])) n++;
     return n;
   }
 
@@ -262,7 +269,7 @@ export class ServerAdmin {
     const px = this.sup.config.proxies[p];
     const states = this.sup.states[p];
     let act = 0, bck = 0;
-    px.servers.forEach((sc, i) => { if (serverUsable(i === s ? st : states[i])) { if (sc.backup) bck++; else act++; } });
+    px.servers.forEach((sc, i) => { if (usable(i === s ? st : states[i])) { if (sc.backup) bck++; else act++; } });
     return { act, bck };
   }
 
@@ -284,11 +291,15 @@ export class ServerAdmin {
   private schedule(): void {
     if (this.flushing) return;
     this.flushing = (async () => {
-      while (this.pending.length) {
+      while (this.pending.length || this.after.length) {
         await new Promise(r => setImmediate(r));
         const batch = this.pending;
+        const after = this.after;
         this.pending = [];
+        this.after = [];
+        // Counted before the sessions close: a worker packs its stats reply later in its turn.
         const stats = await this.sup.collectStats();
+        for (const a of after) a();
         for (const l of batch) {
           let cur = 0;
           for (const w of stats) cur += w.proxies[l.p]?.servers[l.s]?.scur ?? 0;
