@@ -155,7 +155,10 @@ export class ServerAdmin {
     const now = Date.now();
     const name = `${sv.backup ? 'Backup ' : ''}Server ${px.name}/${sv.name}`;
     const hist = this.history(p, s);
-    const prevCount = this.usableCount(p, s, prev);
+    // Counts of usable servers once `next` is final (filled below, read by the lines).
+    const cnt = { act: 0, bck: 0 };
+    const left = (): string => `${cnt.act} active and ${cnt.bck} backup servers left.${cnt.bck && !cnt.act ? ' Running on backup.' : ''}`;
+    const online = (): string => `${cnt.act} active and ${cnt.bck} backup servers online.${cnt.bck && !cnt.act ? ' Running on backup.' : ''}`;
     const wasStopping = prev.op === SRV_ST_STOPPING || (prev.admin & ADMF_DRAIN) !== 0;
     const lines: Array<[number, (scur: number) => string]> = [];
     let shutdown = false;
@@ -166,22 +169,19 @@ export class ServerAdmin {
       if (prev.op !== SRV_ST_STOPPED && next.op === SRV_ST_STOPPED) {
         next.lastChange = now;
         if (checks?.onMarkedDown) shutdown = true;
-        const left = this.leftText(p, s, next);
         const why = causeText(cause);
-        lines.push([wasStopping ? LOG_NOTICE : LOG_ALERT, cur => `${name} is DOWN${why}. ${left} ${cur} sessions active, 0 requeued, 0 remaining in queue.`]);
+        lines.push([wasStopping ? LOG_NOTICE : LOG_ALERT, cur => `${name} is DOWN${why}. ${left()} ${cur} sessions active, 0 requeued, 0 remaining in queue.`]);
         hist.downTrans++;
       } else if (prev.op !== SRV_ST_STOPPING && next.op === SRV_ST_STOPPING) {
         next.lastChange = now;
-        const online = this.onlineText(p, s, next);
         const why = causeText(cause);
-        lines.push([LOG_NOTICE, () => `${name} is stopping${why}. ${online} 0 sessions requeued, 0 total in queue.`]);
+        lines.push([LOG_NOTICE, () => `${name} is stopping${why}. ${online()} 0 sessions requeued, 0 total in queue.`]);
       } else if ((prev.op !== SRV_ST_RUNNING && next.op === SRV_ST_RUNNING) || (prev.op !== SRV_ST_STARTING && next.op === SRV_ST_STARTING)) {
         if (prev.op === SRV_ST_STOPPED) hist.downTime += Math.max(0, Math.floor((now - prev.lastChange) / 1000));
         next.lastChange = now;
         if (checks?.onMarkedUp && !sv.backup && next.uweight > 0) backupShutdown = true;
-        const online = this.onlineText(p, s, next);
         const why = causeText(cause);
-        lines.push([LOG_NOTICE, () => `${name} is UP${why}. ${online} 0 sessions requeued, 0 total in queue.`]);
+        lines.push([LOG_NOTICE, () => `${name} is UP${why}. ${online()} 0 sessions requeued, 0 total in queue.`]);
       }
     }
 
@@ -195,8 +195,7 @@ export class ServerAdmin {
         next.op = SRV_ST_STOPPED;
         next.lastChange = now;
         if (checks?.onMarkedDown) shutdown = true;
-        const left = this.leftText(p, s, next);
-        lines.push([wasStopping ? LOG_NOTICE : LOG_ALERT, cur => `${name} is going DOWN for maintenance. ${left} ${cur} sessions active, 0 requeued, 0 remaining in queue.`]);
+        lines.push([wasStopping ? LOG_NOTICE : LOG_ALERT, cur => `${name} is going DOWN for maintenance. ${left()} ${cur} sessions active, 0 requeued, 0 remaining in queue.`]);
         hist.downTrans++;
       }
     } else if (wasMaint && !isMaint) {
@@ -214,8 +213,7 @@ export class ServerAdmin {
       const wasDrain = (prev.admin & ADMF_DRAIN) !== 0, isDrain = (next.admin & ADMF_DRAIN) !== 0;
       if (!wasDrain && isDrain) {
         next.lastChange = now;
-        const online = this.onlineText(p, s, next);
-        lines.push([LOG_NOTICE, () => `${name} enters drain state. ${online} 0 sessions requeued, 0 total in queue.`]);
+        lines.push([LOG_NOTICE, () => `${name} enters drain state. ${online()} 0 sessions requeued, 0 total in queue.`]);
       } else if (wasDrain && !isDrain) {
         // HAProxy counts drain time as down time.
         hist.downTime += Math.max(0, Math.floor((now - prev.lastChange) / 1000));
@@ -228,7 +226,15 @@ export class ServerAdmin {
     }
 
     this.sup.setServerState(p, s, next);
-    const count = this.usableCount(p, s, next);
+    // One pass over the backend's servers: before and after counts (srv_act/srv_bck).
+    let prevCount = 0;
+    const states = this.sup.states[p];
+    for (let i = 0; i < states.length; i++) {
+      const st = states[i];
+      if (usable(i === s ? prev : st)) prevCount++;
+      if (usable(st)) { if (px.servers[i].backup) cnt.bck++; else cnt.act++; }
+    }
+    const count = cnt.act + cnt.bck;
     if (prevCount > 0 && count === 0) {
       const b = this.backendHist(px.name);
       b.downTrans++;
@@ -255,32 +261,6 @@ export class ServerAdmin {
     let b = this.backends.get(name);
     if (!b) { b = { downTrans: 0, lastChange: 0, downTime: 0 }; this.backends.set(name, b); }
     return b;
-  }
-
-  /** srv_act + srv_bck once `s` has state `st`. */
-  private usableCount(p: number, s: number, st: ServerRuntimeState): number {
-    const states = this.sup.states[p];
-    let n = 0;
-    for (let i = 0; i < states.length; i++) if (usable(i === s ? st : states[i])) n++;
-    return n;
-  }
-
-  private counts(p: number, s: number, st: ServerRuntimeState): { act: number; bck: number } {
-    const px = this.sup.config.proxies[p];
-    const states = this.sup.states[p];
-    let act = 0, bck = 0;
-    px.servers.forEach((sc, i) => { if (usable(i === s ? st : states[i])) { if (sc.backup) bck++; else act++; } });
-    return { act, bck };
-  }
-
-  private leftText(p: number, s: number, st: ServerRuntimeState): string {
-    const { act, bck } = this.counts(p, s, st);
-    return `${act} active and ${bck} backup servers left.${bck && !act ? ' Running on backup.' : ''}`;
-  }
-
-  private onlineText(p: number, s: number, st: ServerRuntimeState): string {
-    const { act, bck } = this.counts(p, s, st);
-    return `${act} active and ${bck} backup servers online.${bck && !act ? ' Running on backup.' : ''}`;
   }
 
   /**
