@@ -102,6 +102,17 @@ backend be
   assert.equal((await r.row('be', 's1')).status, 'UP');
   assert.equal(await r.admin('set server be/s2 agent up'), 'agent checks are not enabled on this server.\n\n');
 
+  // Maintenance pauses the health check; leaving it restarts the check at rise ("UP 1/3").
+  mark = r.mark();
+  assert.equal(await r.admin('set server be/s1 state maint'), '\n');
+  await r.line(/Server be\/s1 is going DOWN for maintenance\. 1 active and 0 backup servers left\. 0 sessions active, 0 requeued, 0 remaining in queue\./, mark);
+  let m1 = await r.row('be', 's1');
+  assert.deepEqual([m1.status, m1.check_status, m1.check_health], ['MAINT', '', '']);
+  assert.equal(await r.admin('set server be/s1 state ready'), '\n');
+  await r.line(/Server be\/s1 is UP\/READY \(leaving forced maintenance\)\./, mark);
+  m1 = await r.row('be', 's1');
+  assert.deepEqual([m1.status, m1.check_health, m1.chkdown], ['UP 1/3', '2', '3']);
+
   assert.equal(await r.admin('disable health be/s1'), '\n');
   let s1 = await r.row('be', 's1');
   assert.deepEqual([s1.status, s1.check_status, s1.chkfail], ['no check', '', '']);
