@@ -90,8 +90,8 @@ peers mypeers
     // haproxy 2.6.12: "'bind' : invalid port '99999'"
     assertAlert(r.stderr, cfg, lineOf(text, '99999'), 'bind', `invalid port '99999'`);
     assertAlert(r.stderr, cfg, lineOf(text, 'http-request frobnicate'), 'http-request', `but got 'frobnicate'`);
-    // haproxy 2.6.12 only warns that httpchk is ignored in a frontend.
-    assertAlert(r.stderr, cfg, lineOf(text, 'option httpchk'), 'option httpchk', 'not supported by Switchyard yet');
+    // haproxy 2.6.12 only warns that httpchk is ignored in a frontend; backend keywords are refused there.
+    assertAlert(r.stderr, cfg, lineOf(text, 'option httpchk'), 'option httpchk', `is not allowed in 'frontend' section`);
     assertAlert(r.stderr, cfg, lineOf(text, 'maxconn -5'), 'maxconn', 'out of range');
     // haproxy 2.6.12: "timer overflow in argument '99999999999' to 'timeout client' (maximum value is 2147483647 ms or ~24.8 days)"
     assertAlert(r.stderr, cfg, lineOf(text, '99999999999'), 'timeout client', `timer overflow in '99999999999'`);

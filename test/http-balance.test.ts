@@ -144,9 +144,10 @@ describe('http balance (nbthread 2)', () => {
     }));
     assert.deepEqual(byBody, byQuery);
     assert.equal(await ask(p.param, '/x?a=1&user=u19&b=2'), 's4');
-    // No parameter anywhere: round-robin.
+    // No parameter anywhere: the ring is walked point by point (HAProxy's
+    // chash_get_next_server), so requests spread, though not strictly in turn.
     const anon = await Promise.all(Array.from({ length: 10 }, () => ask(p.param, '/nothing')));
-    assert.ok(new Set(anon).size >= 4, anon.join(' '));
+    assert.ok(new Set(anon).size >= 2, anon.join(' '));
   });
 
   it('balance hash <expr>: the expression\'s value picks the server (ACME and acme alike)', async () => {

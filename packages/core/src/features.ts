@@ -25,6 +25,7 @@ import './http/tune-keywords';
 import './tls/bind-ssl';
 import './tls/server-ssl';
 import './tls/ssl-defaults';
+import './checks/keywords';
 import './rules/fetches';
 import './rules/map';
 import './rules/converters';

@@ -232,7 +232,7 @@ const SET_SERVER_USAGE =
   'usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n';
 
 /** `set server` options HAProxy has and we do not implement yet. */
-const SET_SERVER_UNSUPPORTED = new Set(['addr', 'agent', 'agent-addr', 'agent-port', 'agent-send', 'check-addr', 'check-port', 'fqdn', 'health', 'ssl']);
+const SET_SERVER_UNSUPPORTED = new Set(['addr', 'agent-addr', 'agent-port', 'agent-send', 'check-addr', 'check-port', 'fqdn', 'ssl']);
 
 /* ---------------- stats ---------------- */
 
@@ -317,9 +317,13 @@ async function showStat(ctx: CliContext): Promise<string> {
   }
   const stats = await collect(e);
   const agg = aggregateWorkerStats(config, stats);
+  const now = Date.now();
+  const checks = e.host.checks?.views(config, e.host.serverStates(), now);
   const rows = buildStatRows({
     config,
     states: e.host.serverStates(),
+    checks: checks?.servers,
+    backends: checks?.backends,
     proxies: agg.proxies,
     now: Date.now(),
     processStart: processStart(e, stats),
@@ -377,7 +381,9 @@ const commands: CliCommandDef[] = [
         only = findProxy(config, ctx.args[0], true);
         if (only < 0) return "Can't find backend.\n";
       }
-      return formatServersState({ config, states: e.host.serverStates(), now: Date.now() }, only);
+      const now = Date.now();
+      const checks = e.host.checks?.views(config, e.host.serverStates(), now).servers;
+      return formatServersState({ config, states: e.host.serverStates(), checks, now }, only);
     },
   },
   {
@@ -407,6 +413,17 @@ const commands: CliCommandDef[] = [
       return '';
     },
   },
+  ...(['enable', 'disable'] as const).flatMap(verb => (['agent', 'health'] as const).map((what): CliCommandDef => ({
+    words: [verb, what], level: 'admin',
+    help: `${verb} ${what}`.padEnd(40, ' ') + `: ${verb} ${what === 'agent' ? 'agent' : 'health'} checks`,
+    run: (ctx) => {
+      const e = env(ctx);
+      const f = findServer(e.host.config(), ctx.args[0], true);
+      if (typeof f === 'string') return f;
+      return e.host.checks?.setEnabled(f.p, f.s, what === 'agent', verb === 'enable')
+        ?? (verb === 'enable' ? (what === 'agent' ? 'Agent was not configured on this server, cannot enable.\n' : 'Health check was not configured on this server, cannot enable.\n') : '');
+    },
+  }))),
   {
     words: ['get', 'weight'], level: 'user',
     help: "get weight <bk>/<srv>                   : report a server's current weight",
@@ -443,6 +460,15 @@ const commands: CliCommandDef[] = [
         if (!change) return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n";
         await e.host.setServerAdmin(f.p, f.s, change.set, change.clear);
         return '';
+      }
+      if (what === 'health') {
+        const to = ctx.args[2];
+        if (to !== 'up' && to !== 'stopping' && to !== 'down') return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n";
+        await e.host.checks?.setHealth(f.p, f.s, to);
+        return '';
+      }
+      if (what === 'agent') {
+        return (await e.host.checks?.setAgent(f.p, f.s, ctx.args[2] ?? '')) ?? 'agent checks are not enabled on this server.\n';
       }
       if (SET_SERVER_UNSUPPORTED.has(what)) return `'set server <srv> ${what}' is not supported by Switchyard yet.\n`;
       return SET_SERVER_USAGE;

@@ -19,6 +19,8 @@ import { ListenerSet } from './listeners';
 import { Supervisor } from './supervisor';
 import { RuntimeApi } from './runtime-api';
 import { ServerAdmin } from './server-admin';
+import { HealthChecker } from './checks/scheduler';
+import { checkApi } from './checks/view';
 import { notifyReady, notifyReloading, notifyStopping, sdNotifyLastError } from './systemd';
 import { VERSION, RELEASE_DATE } from './version';
 import { Piscina } from 'piscina';
@@ -104,7 +106,16 @@ async function run(initial: CompiledConfig, opts: CliOptions): Promise<void> {
   const workerEntry = join(dirname(require.resolve('@switchyard/worker/main')), 'entry.js');
   const supervisor = new Supervisor(workerEntry, sockets, log);
   let trafficLog = new LogSinks(initial.global.logTargets, { tag: initial.global.logTag, pid: process.pid, hostname: initial.global.logSendHostname });
-  const admin = new ServerAdmin(supervisor, (level, msg) => trafficLog.log(level, msg));
+  // Server state changes are logged like HAProxy's send_log(proxy): to the
+  // backend's `log global` targets and its own.
+  const proxyLogs = (cfg: CompiledConfig): Array<LogSinks | null> => cfg.proxies.map(p => (p.logTargets.length
+    ? new LogSinks(p.logTargets, { tag: cfg.global.logTag, pid: process.pid, hostname: cfg.global.logSendHostname }) : null));
+  let backendLogs = proxyLogs(initial);
+  const admin = new ServerAdmin(supervisor, (p, level, msg) => {
+    if (supervisor.config.proxies[p]?.logGlobal) trafficLog.log(level, msg);
+    backendLogs[p]?.log(level, msg);
+  });
+  const checker = new HealthChecker(supervisor, admin);
   let api: RuntimeApi;
   try {
     api = await RuntimeApi.start(initial.global.statsSockets, {
@@ -116,6 +127,7 @@ async function run(initial: CompiledConfig, opts: CliOptions): Promise<void> {
       serverStates: () => supervisor.states,
       setServerAdmin: (p, s, set, clear) => admin.setAdmin(p, s, set, clear),
       setServerWeight: (p, s, w) => admin.setWeight(p, s, w),
+      checks: checkApi(checker, admin, () => supervisor.applied()),
       processes: () => [
         { pid: process.pid, role: 'master', relPid: 0, reloads: supervisor.reloads, failedReloads: supervisor.failedReloads, startedAt, version: VERSION },
         ...supervisor.currentWorkers().map(w => ({ pid: w.pid, role: 'worker' as const, relPid: w.index + 1, reloads: supervisor.reloads, startedAt: w.startedAt, version: VERSION })),
@@ -133,8 +145,13 @@ async function run(initial: CompiledConfig, opts: CliOptions): Promise<void> {
   const removePidfile = (): void => { if (pidfile) { try { unlinkSync(pidfile); } catch { /* gone */ } } };
 
   try {
-    await supervisor.startGeneration(initial);
+    // The first generation's state table exists as soon as it starts: checks
+    // show in the Runtime API from then on, and start while workers come up.
+    const started = supervisor.startGeneration(initial);
+    checker.start(initial);
+    await started;
   } catch (e) {
+    checker.stop();
     await supervisor.stopAll(false);
     await api.close();
     removePidfile();
@@ -179,6 +196,11 @@ async function run(initial: CompiledConfig, opts: CliOptions): Promise<void> {
       const oldLog = trafficLog;
       trafficLog = new LogSinks(config.global.logTargets, { tag: config.global.logTag, pid: process.pid, hostname: config.global.logSendHostname });
       void oldLog.close();
+      const oldBackendLogs = backendLogs;
+      backendLogs = proxyLogs(config);
+      for (const l of oldBackendLogs) void l?.close();
+      // The new generation serves: checks go on with its servers.
+      checker.reload(config);
       if (config.global.pidfile !== pidfile) {
         removePidfile();
         pidfile = config.global.pidfile;
@@ -202,6 +224,7 @@ async function run(initial: CompiledConfig, opts: CliOptions): Promise<void> {
     }
     stopping = true;
     notifyStopping();
+    checker.stop();
     log.info(`${why}: stopping${graceful ? ' after in-flight connections finish' : ''}`);
     const stopped = supervisor.stopAll(graceful);
     // The workers have been told to stop accepting. Our copies of the
@@ -213,7 +236,9 @@ async function run(initial: CompiledConfig, opts: CliOptions): Promise<void> {
     await stopped;
     await api.close();
     removePidfile();
+    await admin.drained();
     await trafficLog.close();
+    for (const l of backendLogs) await l?.close();
     log.info('all workers exited; master exiting');
     log.flush();
     process.exit(0);

@@ -60,6 +60,8 @@ export interface RuntimeApiHost {
   setServerAdmin(proxyIndex: number, serverIndex: number, set: number, clear: number): void | Promise<void>;
   setServerWeight(proxyIndex: number, serverIndex: number, weight: number): void | Promise<void>;
   processes(): ProcInfo[];
+  /** Health and agent checks (checks/view.ts); absent: none run. */
+  checks?: import('./checks/view').CheckApi;
 }
 
 export interface RuntimeApiOptions {

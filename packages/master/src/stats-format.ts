@@ -232,11 +232,33 @@ function putModuleZeros(row: StatRow, ranges: ReadonlyArray<readonly [number, nu
 /* Inputs                                                              */
 /* ------------------------------------------------------------------ */
 
+/** A server's agent check, for the agent_* columns (HAProxy's sv->agent). */
+export interface AgentCheckView {
+  enabled: boolean;
+  paused: boolean;
+  inProgress: boolean;
+  rise: number;
+  fall: number;
+  health: number;
+  status: number;
+  statusName: string;
+  statusDesc: string;
+  result: number;
+  code: number;
+  durationMs: number;
+  /** last_agt */
+  lastCheck: string;
+}
+
 /**
- * What a health-check module will know about a server. Nothing fills this
- * yet; without it a server is reported as HAProxy reports an unchecked one.
+ * What the health checks (checks/view.ts) know about a server; without it a
+ * server is reported as HAProxy reports an unchecked one. The health check
+ * fields describe sv->check: with only an agent check, `configured` is false
+ * and `enabled` too.
  */
 export interface ServerCheckView {
+  /** CHK_ST_CONFIGURED (default true). */
+  configured?: boolean;
   /** CHK_ST_ENABLED */
   enabled: boolean;
   /** CHK_ST_PAUSED (maintenance) */
@@ -262,6 +284,25 @@ export interface ServerCheckView {
   failedChecks: number;
   downTransitions: number;
   downtimeSec: number;
+  /** `agent-check`. */
+  agent?: AgentCheckView;
+  /** hanafail, with `observe`. */
+  hanaFailed?: number;
+  /** show servers state: srv_use_ssl, srv_check_port, srv_check_addr, srv_agent_addr, srv_agent_port. */
+  useSsl?: boolean;
+  checkPort?: number;
+  checkAddr?: string;
+  agentAddr?: string;
+  agentPort?: number;
+}
+
+/** A backend's up/down history (chkdown, lastchg, downtime of the BACKEND row). */
+export interface BackendCheckView {
+  downTransitions: number;
+  /** Unix ms of the last time it lost or regained its last server; 0: never (the process start counts). */
+  lastChange: number;
+  /** Seconds spent without a server before the current period. */
+  downtimeSec: number;
 }
 
 /** HCHK_STATUS_* values that gate some columns. */
@@ -276,6 +317,8 @@ export interface StatInput {
   proxies: ReadonlyArray<ProxyStats | undefined>;
   /** Optional health-check state, indexed like states. */
   checks?: ReadonlyArray<ReadonlyArray<ServerCheckView | undefined> | undefined>;
+  /** Optional backend history, indexed like config.proxies. */
+  backends?: ReadonlyArray<BackendCheckView | undefined>;
   /** Unix ms. */
   now: number;
   /** Unix ms when the serving process(es) started: a proxy's last change. */
@@ -351,20 +394,26 @@ export function serverStatusText(st: ServerRuntimeState, check?: ServerCheckView
   if (st.admin & ADMF_RMAINT) return 'MAINT (resolution)';
   // No `track` keyword yet: IMAINT cannot be inherited, print plain MAINT.
   if (st.admin & MAINT_MASK) return 'MAINT';
+  // stats_fill_sv_stats_computestate(); the "%d/%d" use the health check's counters.
   const chk = check?.enabled ? check : undefined;
+  const agent = check?.agent?.enabled ? check.agent : undefined;
+  const h = check?.health ?? 0, rise = check?.rise ?? 0, fall = check?.fall ?? 0;
   if (st.op === SRV_ST_RUNNING || st.op === SRV_ST_STARTING) {
     const goingDown = chk !== undefined && chk.health < chk.rise + chk.fall - 1;
     if (st.admin & ADMF_DRAIN) {
-      return goingDown ? `DRAIN ${chk.health - chk.rise + 1}/${chk.fall}` : 'DRAIN';
+      if (agent) return 'DRAIN (agent)';
+      return goingDown ? `DRAIN ${h - rise + 1}/${fall}` : 'DRAIN';
     }
-    if (goingDown) return `UP ${chk.health - chk.rise + 1}/${chk.fall}`;
+    if (goingDown) return `UP ${h - rise + 1}/${fall}`;
     return chk ? 'UP' : 'no check';
   }
   if (st.op === SRV_ST_STOPPING) {
     if (!chk || chk.health === chk.rise + chk.fall - 1) return 'NOLB';
-    return `NOLB ${chk.health - chk.rise + 1}/${chk.fall}`;
+    return `NOLB ${h - rise + 1}/${fall}`;
   }
-  if (chk && chk.health !== 0) return `DOWN ${chk.health}/${chk.rise}`;
+  if (agent && agent.health === 0) return 'DOWN (agent)';
+  if (chk && chk.health === 0) return 'DOWN';
+  if (agent || chk) return `DOWN ${h}/${rise}`;
   return 'DOWN';
 }
 
@@ -489,16 +538,30 @@ function serverRow(input: StatInput, px: ProxyConfig, sv: ServerConfig, st: Serv
     if (check.status >= HCHK_STATUS_CHECKED) put(row, 'check_duration', check.durationMs);
   }
   if (http) { putHrsp(row, c); put(row, 'req_tot', c.reqTot); }
+  if (check?.hanaFailed !== undefined) put(row, 'hanafail', check.hanaFailed);
   put(row, 'cli_abrt', c.cliAbrt);
   put(row, 'srv_abrt', c.srvAbrt);
   put(row, 'lastsess', lastSess(input.now, c.lastSess));
   if (chkShown) put(row, 'last_chk', check.lastCheck);
+  const agent = check?.agent !== undefined && check.agent.enabled && !check.agent.paused ? check.agent : undefined;
+  if (agent) put(row, 'last_agt', agent.lastCheck);
   for (const f of ['qtime', 'ctime', 'rtime', 'ttime']) put(row, f, 0);
+  if (agent) {
+    put(row, 'agent_status', (agent.inProgress ? '* ' : '') + agent.statusName);
+    if (agent.status >= HCHK_STATUS_L57DATA) put(row, 'agent_code', agent.code);
+    put(row, 'agent_duration', agent.durationMs);
+  }
+  if (chkShown) put(row, 'check_desc', check.statusDesc);
+  if (agent) put(row, 'agent_desc', agent.statusDesc);
   if (chkShown) {
-    put(row, 'check_desc', check.statusDesc);
     put(row, 'check_rise', check.rise);
     put(row, 'check_fall', check.fall);
     put(row, 'check_health', check.health);
+  }
+  if (agent) {
+    put(row, 'agent_rise', agent.rise);
+    put(row, 'agent_fall', agent.fall);
+    put(row, 'agent_health', agent.health);
   }
   if (input.showLegends) put(row, 'addr', formatServerAddr(sv));
   put(row, 'mode', px.mode);
@@ -549,10 +612,12 @@ function backendRow(input: StatInput, px: ProxyConfig, c: BackendCounters, serve
   put(row, 'weight', sum.totWeight);
   put(row, 'act', sum.act);
   put(row, 'bck', sum.bck);
-  // Backend up/down transitions are not tracked yet: 0 unless it changes.
-  put(row, 'chkdown', 0);
-  put(row, 'lastchg', lastchg);
-  if (px.servers.length) put(row, 'downtime', up ? 0 : lastchg);
+  // be->down_trans, last_change and be_downtime(): from the checks' history, else since the process started.
+  const hist = input.backends?.[input.config.proxies.indexOf(px)];
+  const since = hist && hist.lastChange > 0 ? ageSec(input.now, hist.lastChange) : lastchg;
+  put(row, 'chkdown', hist?.downTransitions ?? 0);
+  put(row, 'lastchg', since);
+  if (px.servers.length) put(row, 'downtime', (hist?.downtimeSec ?? 0) + (up ? 0 : since));
   put(row, 'pid', input.processNum);
   put(row, 'iid', px.id);
   put(row, 'sid', 0);
@@ -864,12 +929,15 @@ function fqdnOf(sv: ServerConfig): string {
 
 function serverStateLine(px: ProxyConfig, sv: ServerConfig, st: ServerRuntimeState, check: ServerCheckView | undefined,
   now: number): string {
-  let chkStatus = HCHK_STATUS_INI, chkResult = 0, chkHealth: number, chkState: number;
+  let chkStatus = HCHK_STATUS_INI, chkResult = 0, chkHealth: number, chkState: number, agentState = 0;
   if (check) {
     chkStatus = check.status;
     chkResult = check.result;
     chkHealth = check.health;
-    chkState = 0x02 /* CONFIGURED */ | (check.enabled ? 0x04 : 0) | (check.paused ? 0x08 : 0) | (check.inProgress ? 0x01 : 0);
+    chkState = (check.configured === false ? 0 : 0x02 /* CONFIGURED */) | (check.enabled ? 0x04 : 0) | (check.paused ? 0x08 : 0) | (check.inProgress ? 0x01 : 0);
+    const a = check.agent;
+    // CHK_ST_AGENT | CONFIGURED | ENABLED | PAUSED | INPROGRESS
+    if (a) agentState = 0x10 | 0x02 | (a.enabled ? 0x04 : 0) | (a.paused ? 0x08 : 0) | (a.inProgress ? 0x01 : 0);
   } else {
     // Unchecked servers: HAProxy's health counter sits at `rise` (2) while the
     // server is in service and 0 otherwise; checks of a `disabled` server
@@ -882,9 +950,9 @@ function serverStateLine(px: ProxyConfig, sv: ServerConfig, st: ServerRuntimeSta
   return [
     px.id, px.name, sid, sv.name, sv.ip || '-', st.op, st.admin, st.uweight, st.iweight,
     ageSec(now, st.lastChange), chkStatus, chkResult, chkHealth, chkState,
-    0 /* agent state */, px.forcedId ? 1 : 0, sv.forcedId ? 1 : 0,
-    fqdnOf(sv), sv.port, '-' /* srvrecord */, 0 /* use_ssl */, 0 /* check port */,
-    '-' /* check addr */, '-' /* agent addr */, 0, /* agent port */
+    agentState, px.forcedId ? 1 : 0, sv.forcedId ? 1 : 0,
+    fqdnOf(sv), sv.port, '-' /* srvrecord */, (check?.useSsl ?? sv.ssl) ? 1 : 0, check?.checkPort ?? 0,
+    check?.checkAddr ?? '-', check?.agentAddr ?? '-', check?.agentPort ?? 0,
   ].join(' ') + '\n';
 }
 

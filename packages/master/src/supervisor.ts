@@ -202,6 +202,10 @@ export class Supervisor extends EventEmitter {
       case 'load':
         h.arbiter.load(h, m.v);
         return;
+      case 'observe':
+        // `observe` reports use the indexes of the serving configuration (checks/scheduler.ts).
+        if (this.current && h.gen === this.current.gen) this.emit('observe', m.r);
+        return;
     }
   }
 

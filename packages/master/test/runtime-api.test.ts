@@ -190,7 +190,8 @@ describe('Runtime API sockets', () => {
 describe('Runtime API commands', () => {
   test('help lists the commands with HAProxy\'s usage lines', async () => {
     const out = await ask(adminPath, 'help\n');
-    assert.ok(out.startsWith('The following commands are valid at this level:\n  disable server (DEPRECATED)             : disable a server'), out);
+    assert.ok(out.startsWith('The following commands are valid at this level:\n  disable agent                           : disable agent checks\n'), out);
+    assert.ok(out.includes('\n  disable server (DEPRECATED)             : disable a server'), out);
     assert.ok(out.includes('\n  show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server\n'));
     assert.ok(out.endsWith(
       '  help [<command>]                        : list matching or all commands\n' +

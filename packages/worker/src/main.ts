@@ -11,6 +11,7 @@ import type { RawHandle } from '@switchyard/core/engine/listener';
 // compiles the rules of the CompiledConfig against those registries.
 import '@switchyard/core/features';
 import { userlistReady as featuresReady } from '@switchyard/core/http/userlist';
+import { setObserveSink } from '@switchyard/core/checks/observe';
 
 
 
@@ -29,6 +30,8 @@ export function runWorker(): void {
 
   const channel = new Channel<WorkerMessage, MasterMessage>(process as unknown as IpcEndpoint, onMessage);
   const report = (level: 'info' | 'warn' | 'error', msg: string): void => channel.send({ t: 'log', level, msg });
+  // `observe`: traffic outcomes go to the master's health checks.
+  setObserveSink(m => channel.send(m));
 
   process.on('message', (raw: unknown, handle: unknown) => {
     if (isHandleMessage(raw)) {

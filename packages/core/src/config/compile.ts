@@ -22,6 +22,7 @@ import { finalizeUserlists } from '../http/userlist';
 import { finalizeCookies } from '../http/cookie-persist';
 import { patternFileReader } from '../rules/keywords';
 import { finalizeBalance } from '../backend/balance-keywords';
+import { finalizeChecks } from '../checks/keywords';
 
 export async function compileConfig(state: ParseState, files: string[]): Promise<CompiledConfig | undefined> {
   const diag = state.diag;
@@ -69,6 +70,8 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
   await finalizeDispatch(state);
   // Dynamic server cookies hash the resolved addresses.
   finalizeCookies(state, patternFileReader(state).read);
+  // Health checks: rulesets, servers' check settings, check addresses (checks/keywords.ts).
+  await finalizeChecks(state);
   const listeners = buildListeners(proxies, state);
   const userlists = finalizeUserlists(state);
   // ACLs, rules, use_backend: compiled once here for their errors (rules/keywords.ts).

@@ -7,6 +7,7 @@ import type { H1Limits } from '../http/h1';
 import type { SslBindConf } from '../tls/crt-list';
 import type { CompiledCertEntry } from '../tls/cert-store';
 import type { BalanceConfig } from '../backend/lb-config';
+import type { CheckRuleSet, ObserveConfig, ProxyCheckSource, ServerCheckOptions, ServerChecks } from '../checks/types';
 
 /** Where a listener (or the runtime API) is bound. */
 export type ListenAddress =
@@ -140,6 +141,8 @@ export interface ServerOptions {
   maxqueue?: number;
   /** `slowstart` in ms: weight and maxconn ramp up this long after the server comes back. */
   slowstart?: number;
+  /** Health-check keywords as written (checks/keywords.ts). */
+  checkOpts?: ServerCheckOptions;
 }
 
 export interface ServerConfig extends SourceRef, ServerOptions {
@@ -156,6 +159,10 @@ export interface ServerConfig extends SourceRef, ServerOptions {
   family: 4 | 6;
   /** Forced by the `id` keyword. */
   forcedId: boolean;
+  /** Health and agent checks, compiled (checks/keywords.ts); run by the master. */
+  checks?: ServerChecks;
+  /** `observe layer4|layer7`: what workers report of real traffic (checks/observe.ts). */
+  observe?: ObserveConfig;
 }
 
 export interface ProxyConfig extends SourceRef {
@@ -233,6 +240,10 @@ export interface ProxyConfig extends SourceRef {
   dynamicCookieKey?: string;
   /** `force-persist` / `ignore-persist` lines in order (backends). */
   persistRules?: PersistRuleSource[];
+  /** Check keywords being parsed (checks/keywords.ts); inherited from defaults. */
+  checkSrc?: ProxyCheckSource;
+  /** The tcp-check / http-check ruleset of the backend's health checks, compiled. */
+  checkRules?: CheckRuleSet;
 }
 
 /** `cookie <name> [options]` of a backend, as parsed (http/cookie-persist.ts). */

@@ -64,6 +64,7 @@ import { countStatus } from '../stats/counters';
 import { enqueue, leaveQueue, serverHasRoom, type WaitQueue } from '../backend/queue';
 import { RETRY_CONN_FAILURE, RETRY_EMPTY_RESPONSE, RETRY_JUNK_RESPONSE, RETRY_RESPONSE_TIMEOUT, redispatchOnRetry, retryStatusBit } from '../backend/retry';
 import { type PersistTxn, persistSwitched, requestCookies, persistSelect, cookieResponse, cookieDenied, cookieLogFlags, redispatchForbidden } from '../http/cookie-persist';
+import { observeConnected, observeConnectFailed, observeHttpError, observeStatus, HANA_HTTP_RSP, HANA_HTTP_BROKEN_PIPE } from '../checks/observe';
 
 const kStream = Symbol('switchyard.http.stream');
 const kToClient = Symbol('switchyard.http.toClient');
@@ -1013,6 +1014,7 @@ export class HttpStream implements RuleHost {
 
   /** The server connection is ready (new or reused): send what is queued. */
   private connected(now: number): void {
+    observeConnected(this.srv!);
     this.connectedAt = now;
     this.tc = now - this.connectStart;
     this.phase = P_TXN;
@@ -1037,6 +1039,7 @@ export class HttpStream implements RuleHost {
     if (attempt !== this.attempt || this.finished || this.phase !== P_CONNECT) return;
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     const srv = this.srv!;
+    observeConnectFailed(srv);
     const h = this.server;
     if (h) { h.onread = ignoreRead; h.close(); this.server = null; this.srvReading = false; }
     // `retry-on` without conn-failure: a failed connect is not retried.
@@ -1102,6 +1105,7 @@ export class HttpStream implements RuleHost {
       if (r.state === 'error') {
         this.be!.be!.eresp++;
         this.srv!.counters.eresp++;
+        observeHttpError(this.srv!, HANA_HTTP_RSP);
         if (this.l7Retry(RETRY_JUNK_RESPONSE)) return;
         return this.errorReply(502, 'P', 'H');
       }
@@ -1117,6 +1121,7 @@ export class HttpStream implements RuleHost {
         this.sendClient(serializeHead(statusLine(h), h, null, false));
         continue;
       }
+      observeStatus(this.srv!, h.status);
       if (h.bodyKind === BODY_TUNNEL) {
         // A 101 answers an Upgrade request only; a 2xx tunnel a CONNECT only.
         if (!this.upgrade || (h.status === 101) === (this.req!.methodCode === METH_CONNECT)) {
@@ -1204,6 +1209,7 @@ export class HttpStream implements RuleHost {
     if (this.resp === null) {
       if (this.reusedFailed()) return;
       // Closed before a complete response head.
+      observeHttpError(this.srv!, HANA_HTTP_BROKEN_PIPE);
       this.be!.be!.eresp++;
       this.srv!.counters.eresp++;
       this.srv!.counters.srvAbrt++;

@@ -29,6 +29,7 @@ import type { VarScopes, TlsView } from '../rules/sample';
 import type { RequestHead, ResponseHead } from '../http/h1';
 import type { LogRecord } from '../log/log-format';
 import { enqueue, leaveQueue, serverHasRoom, type WaitQueue } from '../backend/queue';
+import { observeConnected, observeConnectFailed } from '../checks/observe';
 
 const kSide = Symbol('switchyard.side');
 
@@ -387,6 +388,7 @@ export class TcpStream implements RuleHost {
       this.server.handle = tlsHandle;
     }
     this.connected = true;
+    observeConnected(this.srv!);
     const now = Date.now();
     this.tc = now - this.connectStart;
     const fe = this.fe.cfg.timeouts, be = this.be!.cfg.timeouts;
@@ -419,6 +421,7 @@ export class TcpStream implements RuleHost {
     if (attempt !== this.attempt || this.finished) return;
     if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null; }
     const srv = this.srv!;
+    observeConnectFailed(srv);
     const h = this.server.handle;
     if (h) { h.onread = ignoreRead; h.close(); this.server.handle = null; }
     const plan = planRetry(this.be!, srv, this.attemptsLeft, timedOut, this, this.direct, redispatchForbidden(this.persist));

@@ -44,7 +44,12 @@ export type WorkerMessage =
   /** The worker paused a listener at maxconn and wants its handle again. */
   | { t: 'need-listener'; key: string }
   /** A log line for the master's own logger (lifecycle events, not traffic). */
-  | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string };
+  | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string }
+  /**
+   * `observe`: outcomes of real traffic per server since the last report,
+   * flat [p, s, head, oks, tail, inner, last]* (checks/observe.ts).
+   */
+  | { t: 'observe'; r: number[] };
 
 /** Sent with a listening handle attached (not msgpack). */
 export interface HandleMessage {

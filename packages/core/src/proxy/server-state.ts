@@ -42,7 +42,8 @@ export function serverUp(s: ServerRuntimeState): boolean {
 }
 
 export function serverUsable(s: ServerRuntimeState): boolean {
-  return (s.admin & (ADMF_MAINT | ADMF_DRAIN)) === 0 && s.op !== SRV_ST_STOPPED && s.uweight > 0;
+  // NOLB (stopping: disable-on-404, `set server health stopping`) takes no new traffic either.
+  return (s.admin & (ADMF_MAINT | ADMF_DRAIN)) === 0 && s.op !== SRV_ST_STOPPED && s.op !== SRV_ST_STOPPING && s.uweight > 0;
 }
 
 /** Master → worker: the whole state table, indexed [proxyIndex][serverIndex]. */

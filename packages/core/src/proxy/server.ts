@@ -44,6 +44,7 @@ registerKeywords([
         sslVerifyHost: draft.sslVerifyHost, sslAlpn: draft.sslAlpn, sslCiphers: draft.sslCiphers, sslCiphersuites: draft.sslCiphersuites,
         sslMinVer: draft.sslMinVer, sslMaxVer: draft.sslMaxVer,
         minconn: draft.minconn, maxqueue: draft.maxqueue, slowstart: draft.slowstart,
+        checkOpts: draft.checkOpts,
       };
       p.servers.push(srv);
     },
@@ -146,13 +147,10 @@ registerLineKeywords<ServerDraft>('server', [
 ]);
 
 registerUnsupportedLine('server', [
-  'check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'check-ssl', 'check-sni', 'agent-check',
-  'agent-port', 'agent-inter', 'agent-addr', 'agent-send', 'observe', 'error-limit', 'on-error', 'on-marked-down',
-  'on-marked-up',
   'track', 'redir', 'resolvers', 'init-addr', 'resolve-prefer',
   'source', 'usesrc', 'pool-low-conn', 'tfo', 'namespace', 'proto', 'check-proto',
-  'check-send-proxy', 'check-via-socks4', 'socks4', 'ws', 'tcp-ut', 'max-reuse', 'no-check', 'non-stick', 'stick',
+  'check-via-socks4', 'socks4', 'ws', 'tcp-ut', 'max-reuse', 'non-stick', 'stick',
   'weight-percent', 'shard', 'log-proto', 'crl-file', 'no-sslv3', 'no-tlsv10', 'no-tlsv11',
   'no-tlsv12', 'no-tlsv13', 'ssl-reuse', 'no-ssl-reuse', 'npn', 'curves',
-  'sigalgs', 'client-sigalgs', 'allow-0rtt', 'force-tlsv12', 'force-tlsv13', 'check-alpn', 'resolve-net', 'resolve-opts',
+  'sigalgs', 'client-sigalgs', 'allow-0rtt', 'force-tlsv12', 'force-tlsv13', 'resolve-net', 'resolve-opts',
 ]);
