@@ -289,3 +289,47 @@ describe('slowstart', () => {
     assert.ok(counts.b < 10, `b got ${counts.b} of 60 right after coming back: ${JSON.stringify(counts)}`);
   });
 });
+
+describe('leastconn over two workers', () => {
+  let run: ProxyRun;
+  const origins = [new Origin('a'), new Origin('b')];
+  let port = 0;
+  before(async () => {
+    const [pa, pb] = [await origins[0].listen(), await origins[1].listen()];
+    [port] = await freePorts(1);
+    run = await startProxy([
+      'global',
+      '    nbthread 2',
+      'defaults',
+      '    mode tcp',
+      '    timeout connect 5s',
+      '    timeout client 10s',
+      '    timeout server 10s',
+      'listen l',
+      `    bind 127.0.0.1:${port}`,
+      '    balance leastconn',
+      `    server a 127.0.0.1:${pa}`,
+      `    server b 127.0.0.1:${pb}`,
+    ].join('\n') + '\n');
+  });
+  after(async () => { await run.stop(); for (const o of origins) await o.close(); });
+
+  it('each worker sees the other\'s connections: long-lived ones stay balanced whichever worker accepts them', async () => {
+    const held: net.Socket[] = [];
+    const counts: Record<string, number> = { a: 0, b: 0 };
+    try {
+      for (let i = 0; i < 12; i++) {
+        const c = net.connect(port, '127.0.0.1');
+        c.on('error', () => { /* closed at the end */ });
+        const name = await within(new Promise<string>(r => c.once('data', d => r(d.toString().trim()))), 5000, 'greeting');
+        held.push(c);
+        counts[name]++;
+        assert.ok(Math.abs(counts.a - counts.b) <= 1, `after ${i + 1} connections: ${JSON.stringify(counts)}`);
+        // Counts reach the other worker within one sync interval (engine/node-sync.ts, 20 ms) and an IPC hop.
+        await new Promise(r => setTimeout(r, 60));
+      }
+    } finally {
+      for (const c of held) c.destroy();
+    }
+  });
+});

@@ -114,6 +114,9 @@ async function run(initial: CompiledConfig, opts: CliOptions): Promise<void> {
   const admin = new ServerAdmin(supervisor, (p, level, msg) => {
     if (supervisor.config.proxies[p]?.logGlobal) trafficLog.log(level, msg);
     backendLogs[p]?.log(level, msg);
+    // And on the master's own log, as HAProxy also prints them on stderr
+    // (ha_warning/ha_alert): an operator sees a server go down without syslog.
+    if (level <= 3) log.error(msg); else if (level <= 5) log.warn(msg); else log.info(msg);
   });
   const checker = new HealthChecker(supervisor, admin);
   let api: RuntimeApi;
