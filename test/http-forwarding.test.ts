@@ -202,7 +202,7 @@ describe('http forwarding: forwardfor, originalto, monitor-uri, header-name poli
     await within(c.waitData(page.length), 5000, '403');
     assert.equal(c.received.toString('latin1'), page);
     const log = await waitForLog(run.master, c.localPort, { from: mark, fe: 'fe_rej' });
-    assert.match(log, / fe_rej fe_rej\/<NOSRV> 0\/-1\/-1\/-1\/\d+ 403 \d+ - - PR-- .*"GET \/r HTTP\/1\.1"$/);
+    assert.match(log, / fe_rej fe_rej\/<NOSRV> \d+\/-1\/-1\/-1\/\d+ 403 \d+ - - PR-- .*"GET \/r HTTP\/1\.1"$/);
     assert.equal(origin.heads.length, n, 'the origin received nothing');
     c.socket.write('GET /ok HTTP/1.1\r\nHost: h\r\n\r\n');
     await within(c.waitData('req-'), 5000, 'next request on the same connection');

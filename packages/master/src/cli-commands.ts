@@ -4,6 +4,7 @@
  * their (sometimes missing) trailing newlines. The dispatcher in
  * runtime-api.ts adds the empty line that ends every reply.
  */
+import { weightChange } from './checks/weight';
 import { registerCliCommands, allCliCommands, type CliCommandDef, type CliContext, type CliLevel } from '@switchyard/core/registry';
 import type { CompiledConfig, ProxyConfig, ServerConfig } from '@switchyard/core/config/compiled';
 import type { WorkerStats } from '@switchyard/core/stats/counters';
@@ -206,24 +207,9 @@ const SET_MAINT = { set: ADMF_FMAINT, clear: ADMF_FDRAIN };
  */
 async function parseWeightChange(e: CliEnv, f: FoundServer, text: string | undefined): Promise<string> {
   if (!text) return 'Require <weight> or <weight%>.\n';
-  const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(text);
-  if (!m) return 'Empty weight string empty or preceded by garbage';
-  let w = Number(m[1]);
-  const end = text.slice(m[0].length);
   const state = e.host.serverStates()[f.p]?.[f.s];
-  const iweight = state?.iweight ?? f.sv.weight;
-  if (end === '%') {
-    if (w < 0) return 'Relative weight must be positive.\n';
-    if (w > 25600) w = 25600;
-    w = Math.min(256, Math.floor((iweight * w) / 100));
-  } else if (w < 0 || w > 256) {
-    return 'Absolute weight can only be between 0 and 256 inclusive.\n';
-  } else if (end !== '') {
-    return 'Trailing garbage in weight string';
-  }
-  if (w && w !== iweight && isStaticBalance(f.px.balance)) {
-    return "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n";
-  }
+  const w = weightChange(text, state?.iweight ?? f.sv.weight, isStaticBalance(f.px.balance));
+  if (typeof w === 'string') return w;
   await e.host.setServerWeight(f.p, f.s, w);
   return '';
 }

@@ -137,6 +137,30 @@ export function serverHasRoom(srv: ServerRuntime): boolean {
   return sl === null || (sl.queue.count === 0 && sl.free(srv.cur) > 0);
 }
 
+/** The node's queue for `srv` is at its maxqueue (this worker's waiters plus the others' as last reported). */
+export function queueFull(srv: ServerRuntime): boolean {
+  const mq = srv.cfg.maxqueue ?? 0;
+  return mq > 0 && srv.slots !== null && srv.slots.queue.count + srv.remoteQueued >= mq;
+}
+
+export const SLOT_TAKEN = 0;
+export const SLOT_QUEUED = 1;
+export const SLOT_QUEUE_FULL = 2;
+
+/**
+ * The slot decision of the TCP and HTTP streams (HAProxy's
+ * assign_server_and_queue): SLOT_TAKEN when `srv` has room (the caller
+ * assigns it now); SLOT_QUEUE_FULL when the request must wait for `srv`
+ * itself and its queue is at maxqueue; else the waiter is queued (the
+ * backend's queue with `anyServer`) and SLOT_QUEUED comes back.
+ */
+export function takeOrQueue(be: ProxyRuntime, srv: ServerRuntime, w: QueueWaiter & QueuePlace, anyServer: boolean): number {
+  if (serverHasRoom(srv)) return SLOT_TAKEN;
+  if (!anyServer && queueFull(srv)) return SLOT_QUEUE_FULL;
+  enqueue(be, srv, w, anyServer, Date.now(), w);
+  return SLOT_QUEUED;
+}
+
 /** Queue positions at the time a waiter was queued (logged as srv_queue/backend_queue). */
 export interface QueuePlace {
   srvQueue: number;

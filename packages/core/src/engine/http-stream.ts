@@ -33,7 +33,7 @@
  * Handlers are module-level functions; a handle or request finds its stream
  * through a symbol, so a connection allocates no closures.
  */
-import { type ProxyRuntime, type ServerRuntime, CONN_KEEP_ALIVE, CONN_CLOSE, queueFull } from './proxy-runtime';
+import { type ProxyRuntime, type ServerRuntime, CONN_KEEP_ALIVE, CONN_CLOSE } from './proxy-runtime';
 import { type IdleConn, REUSE_NEVER, REUSE_AGGRESSIVE, REUSE_ALWAYS } from '../backend/server-pool';
 import type { Engine } from './engine';
 import type { ListenerRuntime } from './listener';
@@ -42,7 +42,7 @@ import {
   WriteWrap, ShutdownWrap, UV_EOF, readResult, readBytes, lastWriteWasAsync,
   peerAddress, localAddress,
 } from './raw-handle';
-import { connectToServer, planRetry, connectionSni, evalSni } from './server-connect';
+import { connectToServer, planRetry, redispatchTarget, connectionSni, evalSni } from './server-connect';
 import type { TlsInfo } from '../tls/accept';
 import { LazyTimer } from './lazy-timer';
 import {
@@ -61,8 +61,8 @@ import type { VarScopes, TlsView, Sample } from '../rules/sample';
 import { buildReply, type HttpReplySpec } from '../http/reply';
 import { acceptSession } from './conn-rules';
 import { countStatus } from '../stats/counters';
-import { enqueue, leaveQueue, serverHasRoom, type WaitQueue } from '../backend/queue';
-import { RETRY_CONN_FAILURE, RETRY_EMPTY_RESPONSE, RETRY_JUNK_RESPONSE, RETRY_RESPONSE_TIMEOUT, redispatchOnRetry, retryStatusBit } from '../backend/retry';
+import { leaveQueue, takeOrQueue, SLOT_TAKEN, SLOT_QUEUE_FULL, type WaitQueue } from '../backend/queue';
+import { RETRY_CONN_FAILURE, RETRY_EMPTY_RESPONSE, RETRY_JUNK_RESPONSE, RETRY_RESPONSE_TIMEOUT, retryStatusBit } from '../backend/retry';
 import { type PersistTxn, persistSwitched, requestCookies, persistSelect, cookieResponse, cookieDenied, cookieLogFlags, redispatchForbidden } from '../http/cookie-persist';
 import { observeConnected, observeConnectFailed, observeHttpError, observeStatus, HANA_HTTP_RSP, HANA_HTTP_BROKEN_PIPE } from '../checks/observe';
 
@@ -874,22 +874,16 @@ export class HttpStream implements RuleHost {
   private serverOrQueue(srv: ServerRuntime, anyServer: boolean, direct: boolean): void {
     const be = this.be!;
     this.direct = direct;
-    if (serverHasRoom(srv)) {
-      this.assignedAt = Date.now();
-      this.assign(srv);
-      return this.takeServerConnection();
-    }
-    if (!anyServer && queueFull(srv)) {
-      if (direct && be.cfg.redispatch !== 0) {
-        const other = be.pickWithRoom(this);
-        if (other) return this.serverOrQueue(other, be.allFull, false);
-      }
+    const r = takeOrQueue(be, srv, this, anyServer);
+    if (r === SLOT_TAKEN) return this.dequeued(srv);
+    if (r === SLOT_QUEUE_FULL) {
+      const other = direct && be.cfg.redispatch !== 0 ? be.pickWithRoom(this) : undefined;
+      if (other) return this.serverOrQueue(other, be.allFull, false);
       this.srv = srv;
       srv.counters.econ++;
       be.be!.econ++;
       return this.errorReply(503, 'S', 'Q');
     }
-    enqueue(be, srv, this, anyServer, Date.now(), this);
     this.srv = anyServer ? null : srv;
     const t = be.cfg.timeouts.queue || be.cfg.timeouts.connect;
     if (t > 0) this.queueTimer = setTimeout(onQueueTimeout, t, this);
@@ -1266,16 +1260,7 @@ export class HttpStream implements RuleHost {
     }
     this.reuseRetried = true;
     this.retries++;
-    this.srvTimer.disarm();
-    this.sbuf = null;
-    this.sscan.reset();
-    // The copy stays held (retry-on may need it again); the new connection gets its own list.
-    this.toServer = copy.slice();
-    this.toServerLen = this.reqCopyLen;
-    this.phase = P_CONNECT;
-    // Body bytes wait in the socket until the new connection is up (connected() resumes).
-    this.readClient(false);
-    this.connectServer();
+    this.resend(copy);
     return true;
   }
 
@@ -1298,30 +1283,32 @@ export class HttpStream implements RuleHost {
     this.retries++;
     srv.counters.wretr++;
     c.wretr++;
-    const cfg = be.cfg;
-    const retryNo = cfg.retries - this.attemptsLeft + 1;
-    if (cfg.redispatch !== 0 && !redispatchForbidden(this.persist) && (srv.weight() === 0 || redispatchOnRetry(cfg.redispatch, retryNo, cfg.retries) ||
-      (!this.direct && be.roundRobin && be.usableServers() > 1))) {
-      const other = be.pickWithRoom(this, srv);
-      if (other && other !== srv && !be.allFull) {
-        this.redispatched = true;
-        srv.counters.wredis++;
-        c.wredis++;
-        this.assign(other);
-      }
+    const other = redispatchTarget(be, srv, this.attemptsLeft, this, this.direct, redispatchForbidden(this.persist));
+    if (other !== null) {
+      this.redispatched = true;
+      srv.counters.wredis++;
+      c.wredis++;
+      this.assign(other);
     }
+    this.resp = null;
+    this.respAny = false;
+    this.resend(copy);
+    return true;
+  }
+
+  /** Send the held request again on a new server connection (reusedFailed, l7Retry). */
+  private resend(copy: Buffer[]): void {
+    this.reused = false;
     this.srvTimer.disarm();
     this.sbuf = null;
     this.sscan.reset();
-    this.resp = null;
-    this.respAny = false;
-    this.reused = false;
+    // The copy stays held (retry-on may need it again); the new connection gets its own list.
     this.toServer = copy.slice();
     this.toServerLen = this.reqCopyLen;
     this.phase = P_CONNECT;
+    // Body bytes wait in the socket until the new connection is up (connected() resumes).
     this.readClient(false);
     this.connectServer();
-    return true;
   }
 
   /**

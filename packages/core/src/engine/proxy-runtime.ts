@@ -103,11 +103,6 @@ export function warmWeight(w: number, since: number, slowstart: number, now: num
 
 function creditFreedNT(srv: ServerRuntime): void { creditFreed(srv.backend!, srv); }
 
-/** The node's queue for `srv` is at its maxqueue (this worker's waiters plus the others' as last reported). */
-export function queueFull(srv: ServerRuntime): boolean {
-  const mq = srv.cfg.maxqueue ?? 0;
-  return mq > 0 && srv.slots !== null && srv.slots.queue.count + srv.remoteQueued >= mq;
-}
 
 
 export function initialServerState(cfg: ServerConfig): ServerRuntimeState {

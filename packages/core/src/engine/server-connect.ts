@@ -164,6 +164,25 @@ function onConnectTimeout(owner: ConnectOwner, attempt: number): void { owner.co
 /** HAProxy's connect "turn-around" delay after an immediate connection error. */
 const TURNAROUND_MS = 1000;
 
+/**
+ * The server a retry goes to instead of `srv` (HAProxy's
+ * stream_choose_redispatch), null to stay: only with `option redispatch`,
+ * never for a force-persist match; when `srv` is no longer up, when the
+ * redispatch interval names this retry (by default the last), or on every
+ * retry of a balanced request (not a use-server/cookie one) under a
+ * round-robin algorithm with another server up.
+ */
+export function redispatchTarget(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: number, ctx: SampleContext | null,
+  direct: boolean, forcePersist: boolean): ServerRuntime | null {
+  const cfg = be.cfg;
+  if (cfg.redispatch === 0 || forcePersist || srv === be.dispatch) return null;
+  const retryNo = cfg.retries - attemptsLeft + 1;
+  if (srv.weight() !== 0 && !redispatchOnRetry(cfg.redispatch, retryNo, cfg.retries) &&
+    (direct || !be.roundRobin || be.usableServers() <= 1)) return null;
+  const other = be.pickWithRoom(ctx, srv);
+  return other && other !== srv && !be.allFull ? other : null;
+}
+
 /** What to do after a failed connect attempt (planRetry). */
 export interface RetryPlan {
   /** The server of the next attempt: the same, or another one (redispatch). */
@@ -176,11 +195,8 @@ export interface RetryPlan {
 /**
  * The connect-retry policy shared by the TCP and HTTP streams (HAProxy's
  * back_handle_st_cer): count the failure (econ); while attempts are left
- * (`retries`), count a retry (wretr) and, with `option redispatch`, send it
- * to another server (wredis) when the server is no longer up, when the
- * redispatch interval says so (by default the last retry), or on every retry
- * of a balanced request (never for a force-persist match) (not a use-server/cookie one) when the algorithm is
- * round-robin and another server is up. Null: no attempt left.
+ * (`retries`), count a retry (wretr), maybe to another server (wredis,
+ * redispatchTarget). Null: no attempt left.
  */
 export function planRetry(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: number, timedOut: boolean,
   ctx: SampleContext | null, direct: boolean, forcePersist = false): RetryPlan | null {
@@ -190,18 +206,11 @@ export function planRetry(be: ProxyRuntime, srv: ServerRuntime, attemptsLeft: nu
   if (attemptsLeft <= 0) return null;
   srv.counters.wretr++;
   c.wretr++;
-  let next = srv;
   const cfg = be.cfg;
-  const retryNo = cfg.retries - attemptsLeft + 1;
-  // A force-persist match never leaves its server (HAProxy's SF_FORCE_PRST).
-  if (cfg.redispatch !== 0 && !forcePersist && srv !== be.dispatch &&
-    (srv.weight() === 0 || redispatchOnRetry(cfg.redispatch, retryNo, cfg.retries) || (!direct && be.roundRobin && be.usableServers() > 1))) {
-    const other = be.pickWithRoom(ctx, srv);
-    if (other && other !== srv && !be.allFull) {
-      next = other;
-      srv.counters.wredis++;
-      c.wredis++;
-    }
+  const next = redispatchTarget(be, srv, attemptsLeft, ctx, direct, forcePersist) ?? srv;
+  if (next !== srv) {
+    srv.counters.wredis++;
+    c.wredis++;
   }
   // The turn-around delay is only for a retry on the same server (HAProxy waits
   // when it stays assigned, or balances by hash or connections, or has one server).

@@ -10,7 +10,7 @@
  * Handlers are module-level functions; a handle or request finds its side
  * through a symbol, so a connection allocates no closures.
  */
-import { queueFull, type ProxyRuntime, type ServerRuntime } from './proxy-runtime';
+import type { ProxyRuntime, ServerRuntime } from './proxy-runtime';
 import type { Engine } from './engine';
 import type { ListenerRuntime } from './listener';
 import {
@@ -28,7 +28,7 @@ import { type PersistTxn, persistSelect, redispatchForbidden } from '../http/coo
 import type { VarScopes, TlsView } from '../rules/sample';
 import type { RequestHead, ResponseHead } from '../http/h1';
 import type { LogRecord } from '../log/log-format';
-import { enqueue, leaveQueue, serverHasRoom, type WaitQueue } from '../backend/queue';
+import { leaveQueue, takeOrQueue, SLOT_TAKEN, SLOT_QUEUE_FULL, type WaitQueue } from '../backend/queue';
 import { observeConnected, observeConnectFailed } from '../checks/observe';
 
 const kSide = Symbol('switchyard.side');
@@ -253,19 +253,17 @@ export class TcpStream implements RuleHost {
   private serverOrQueue(srv: ServerRuntime, anyServer: boolean, direct: boolean): void {
     const be = this.be!;
     this.direct = direct;
-    if (serverHasRoom(srv)) return this.dequeued(srv);
-    if (!anyServer && queueFull(srv)) {
-      if (direct && be.cfg.redispatch !== 0) {
-        const other = be.pickWithRoom(this);
-        if (other) return this.serverOrQueue(other, be.allFull, false);
-      }
+    const r = takeOrQueue(be, srv, this, anyServer);
+    if (r === SLOT_TAKEN) return this.dequeued(srv);
+    if (r === SLOT_QUEUE_FULL) {
+      const other = direct && be.cfg.redispatch !== 0 ? be.pickWithRoom(this) : undefined;
+      if (other) return this.serverOrQueue(other, be.allFull, false);
       this.srv = srv;
       this.tw = Date.now() - this.acceptTime;
       srv.counters.econ++;
       be.be!.econ++;
       return this.abort('S', 'Q');
     }
-    enqueue(be, srv, this, anyServer, Date.now(), this);
     if (!anyServer) this.srv = srv;
     const t = be.cfg.timeouts.queue || be.cfg.timeouts.connect;
     if (t > 0) this.queueTimer = setTimeout(onQueueTimeout, t, this);

@@ -31,6 +31,7 @@
  * with HeaderList.nameIs() against names lower-cased at compile time, and
  * values are scanned in place with module-level cursors.
  */
+import { fullHash } from '../backend/hash';
 import { registerAclKeywords } from '../rules/acl';
 import type { MatchMethod } from '../rules/pattern';
 import {
@@ -351,17 +352,6 @@ function setHdrIp(smp: Sample, v: string, s: number, e: number): boolean {
   const b = Buffer.allocUnsafe(16);
   if (parseIPv6Into(sub(v, s, e), b)) return smp.setIPv6(b);
   return false;
-}
-
-/** __full_hash(): Bob Jenkins' full avalanche, then a multiplication by a prime. */
-function fullHash(a: number): number {
-  a = (a + 0x7ed55d16 + (a << 12)) >>> 0;
-  a = (a ^ 0xc761c23c ^ (a >>> 19)) >>> 0;
-  a = (a + 0x165667b1 + (a << 5)) >>> 0;
-  a = ((a + 0xd3a2646c) ^ (a << 9)) >>> 0;
-  a = (a + 0xfd7046c5 + (a << 3)) >>> 0;
-  a = (a ^ 0xb55a4f09 ^ (a >>> 16)) >>> 0;
-  return Math.imul(a, 3221225473 | 0) >>> 0;
 }
 
 /** The SDBM step of base32/url32 over s[p, e), characters as signed chars. */

@@ -1,8 +1,8 @@
 /**
- * server_parse_weight_change_request() (src/server.c) for the agent's `<n>%`
- * words: the new user weight, or HAProxy's complaint (reported by the agent
- * check as "agent warns : …"). The Runtime API's `set weight` has its own
- * copy in cli-commands.ts, with the CLI's replies.
+ * server_parse_weight_change_request() (src/server.c), for the agent's `<n>%`
+ * words and the Runtime API's `set weight`: the new user weight, or
+ * HAProxy's complaint (the agent check reports it as "agent warns : …", the
+ * CLI replies with it).
  */
 export function weightChange(text: string, iweight: number, staticAlgo: boolean): number | string {
   const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(text);
