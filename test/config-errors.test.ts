@@ -367,4 +367,22 @@ backend be
     assert.equal(r.code, 1);
     assert.ok(alertLines(r.stderr).some(l => l.includes(`'${missing}'`) && l.includes('ENOENT')), r.stderr);
   });
+
+  test('use-service names a service the rule hook (http/services.ts) does not know: refused with the reason', async () => {
+    const text = `${TCP_DEFAULTS}
+frontend fe
+    mode http
+    bind 127.0.0.1:1
+    http-request use-service prometheus-exporter if { path /metrics }
+    default_backend be
+
+backend be
+    mode http
+    server s1 127.0.0.1:${originPort}
+`;
+    const cfg = writeConfig(tmp.dir, text, 'service.cfg');
+    const r = await runSwitchyard(['-c', '-f', cfg]);
+    assert.equal(r.code, 1, r.stderr);
+    assertAlert(r.stderr, cfg, lineOf(text, 'use-service'), 'http-request', `unknown service 'prometheus-exporter': no service is available in this version yet`);
+  });
 });

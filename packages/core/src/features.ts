@@ -15,6 +15,7 @@ import './log/format-keywords';
 import './http/errorfile-keywords';
 import './http/http-errors';
 import './http/http-keywords';
+import './http/services';
 import './http/forwarding';
 import './http/restrict-hdr-names';
 import './http/monitor-uri';
