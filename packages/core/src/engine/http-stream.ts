@@ -1785,7 +1785,7 @@ function stripHopByHop(list: HeaderList, tokens: string[] | null, keepUpgrade: b
  * Start line, the fields minus hop-by-hop ones (Upgrade kept for an
  * upgrade), `connection: <conn>` when given, empty line.
  */
-function serializeHead(startLine: string, h: MessageHead, conn: string | null, keepUpgrade: boolean): Buffer {
+export function serializeHead(startLine: string, h: MessageHead, conn: string | null, keepUpgrade: boolean): Buffer {
   const list = h.headers;
   stripHopByHop(list, h.connectionTokens, keepUpgrade);
   let len = startLine.length + 2 + list.byteLength() + 2;
