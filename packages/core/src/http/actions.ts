@@ -39,7 +39,7 @@ import {
   registerActions, ACT_CONTINUE, ACT_STOP, ACT_DONE, ACT_DENY, ACT_ERROR, ACT_TARPIT,
   type Action, type ActionEnv, type RuleHost, type RuleSetName,
 } from '../rules/rule-set';
-import { compileLogFormat, renderLogFormat, EMPTY_LOG_RECORD, type CompiledLogFormat } from '../log/log-format';
+import { RuleFormat, compileRuleFormat } from '../rules/rule-format';
 import { isValidHeaderName, isValidHeaderValue, valueElementEnd, FIELD_VALUE, type HeaderList } from './headers';
 import { TARGET_ABSOLUTE, TARGET_AUTHORITY, type MessageHead, type RequestHead } from './h1';
 import { validateErrorFile, errorReplyFor, ERROR_STATUSES, DEFAULT_BUFSIZE, type ErrorReply } from './errors';
@@ -87,24 +87,11 @@ function frozen(spec: HttpReplySpec): HttpReplySpec {
   return Object.freeze(spec);
 }
 
-/** A log-format value of a rule, compiled once. */
-class Fmt {
-  /** The text, when the format holds neither variable nor sample. */
-  private readonly constant: string | null;
-  constructor(private readonly f: CompiledLogFormat) {
-    this.constant = f.needsRecord !== true && f.exprs === undefined ? renderLogFormat(f, EMPTY_LOG_RECORD) : null;
-  }
-
-  render(host: RuleHost): string {
-    if (this.constant !== null) return this.constant;
-    const f = this.f;
-    return renderLogFormat(f, f.needsRecord === true ? host.logRecord() : EMPTY_LOG_RECORD, host);
-  }
-}
+/** A rule's log-format value (rules/rule-format.ts). */
+type Fmt = RuleFormat;
 
 function compileFmt(text: string, env: ActionEnv): Fmt | string {
-  const r = compileLogFormat(text, { http: true, rule: true, env });
-  return r.ok ? new Fmt(r.fmt) : r.error;
+  return compileRuleFormat(text, env);
 }
 
 /** The action's words up to the first empty one (HAProxy's end of arguments). */
@@ -471,10 +458,10 @@ class ReplyAction implements Action {
     const r = this.r;
     const headers: Array<[string, string]> = [];
     for (let i = 0; i < r.hdrs.length; i++) {
-      const v = r.hdrs[i].fmt.render(host);
+      const v = r.hdrs[i].fmt.fieldValue(host);
+      if (v === null) return ACT_ERROR;
       // http_reply_to_htx(): a header whose value is empty is not sent.
       if (v === '') continue;
-      if (!isValidHeaderValue(v)) return ACT_ERROR;
       headers.push([r.hdrs[i].name, v]);
     }
     let body = r.body;
@@ -725,10 +712,10 @@ class SetHeader implements Action {
     const h = headOf(host, this.req);
     if (h === null) return ACT_CONTINUE;
     if (this.framing) return ACT_ERROR;
-    const v = this.fmt.render(host);
-    if (!isValidHeaderValue(v)) return ACT_ERROR;
-    // Name checked at load, value just above.
-    if (this.add) h.headers.addChecked(this.name, v);
+    const v = this.fmt.fieldValue(host);
+    if (v === null) return ACT_ERROR;
+    // Name checked at load, value by fieldValue().
+    if (this.add) h.headers.addChecked(this.name, v, this.lname);
     else h.headers.setChecked(this.name, this.lname, v);
     h.headersChanged();
     if (this.req && this.lname === 'host' && !hostToAuthority(h as RequestHead, v)) return ACT_ERROR;

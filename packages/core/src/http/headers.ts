@@ -111,8 +111,13 @@ export class HeaderList {
   src: Buffer | null;
   /** 4 per field: name start, name end, value start, value end; -1 = string-held. */
   private offs: number[];
-  /** Decoded / rule-set names and values, created on first use. */
+  /**
+   * Per field, created on first use: the name and value as strings (decoded
+   * and cached, or set by a rule), and the lower-case name of a field whose
+   * name is string-held (what nameIs() compares, without decoding anything).
+   */
   private names: (string | undefined)[] | null = null;
+  private lnames: (string | undefined)[] | null = null;
   private values: (string | undefined)[] | null = null;
   private n = 0;
 
@@ -130,6 +135,7 @@ export class HeaderList {
     this.offs.push(ns, ne, vs, ve);
     if (this.names !== null) {
       this.names.push(undefined);
+      this.lnames!.push(undefined);
       this.values!.push(undefined);
     }
     this.n++;
@@ -137,8 +143,18 @@ export class HeaderList {
 
   private strs(): void {
     if (this.names === null) {
-      this.names = new Array(this.n).fill(undefined);
-      this.values = new Array(this.n).fill(undefined);
+      // Packed arrays filled by push: cheaper than new Array(n).fill() for a few fields.
+      const names: (string | undefined)[] = [];
+      const lnames: (string | undefined)[] = [];
+      const values: (string | undefined)[] = [];
+      for (let i = 0; i < this.n; i++) {
+        names.push(undefined);
+        lnames.push(undefined);
+        values.push(undefined);
+      }
+      this.names = names;
+      this.lnames = lnames;
+      this.values = values;
     }
   }
 
@@ -174,21 +190,13 @@ export class HeaderList {
     return s;
   }
 
-  /** Is field i named `lname` (lower-case)? Compares bytes, decodes nothing. */
+  /** Is field i named `lname` (lower-case)? Compares bytes (or the stored lower-case name), decodes nothing. */
   nameIs(i: number, lname: string): boolean {
     const o = i * 4;
-    const ns = this.offs[o];
-    if (ns < 0 || (this.names !== null && this.names[i] !== undefined)) {
-      const s = this.name(i);
-      if (s.length !== lname.length) return false;
-      for (let k = 0; k < s.length; k++) {
-        let c = s.charCodeAt(k);
-        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-        if (c !== lname.charCodeAt(k)) return false;
-      }
-      return true;
-    }
-    const ne = this.offs[o + 1];
+    const offs = this.offs;
+    const ns = offs[o];
+    if (ns < 0) return this.lnames![i] === lname;
+    const ne = offs[o + 1];
     if (ne - ns !== lname.length) return false;
     const b = this.src!;
     for (let k = 0; k < lname.length; k++) {
@@ -227,29 +235,27 @@ export class HeaderList {
   add(name: string, value: string): void {
     checkName(name);
     checkValue(value);
-    this.strs();
-    this.offs.push(-1, -1, -1, -1);
-    this.names!.push(name);
-    this.values!.push(value);
-    this.n++;
+    this.addChecked(name, value);
   }
 
   /** Remove every `name` field, then append one (HAProxy set-header semantics). */
   set(name: string, value: string): void {
     checkName(name);
     checkValue(value);
-    this.delete(name);
-    this.add(name, value);
+    const l = lower(name);
+    this.setChecked(name, l, value);
   }
 
   /**
    * add() for a name and value already checked by the caller (a rule
-   * checks its name at load and its value once rendered).
+   * checks its name at load and its value once rendered); `lname`, the
+   * name in lower case, when the caller has it.
    */
-  addChecked(name: string, value: string): void {
+  addChecked(name: string, value: string, lname: string = lower(name)): void {
     this.strs();
     this.offs.push(-1, -1, -1, -1);
     this.names!.push(name);
+    this.lnames!.push(lname);
     this.values!.push(value);
     this.n++;
   }
@@ -257,7 +263,7 @@ export class HeaderList {
   /** set() for a checked name (`lname` its lower-case form) and value. */
   setChecked(name: string, lname: string, value: string): void {
     for (let i = this.n - 1; i >= 0; i--) if (this.nameIs(i, lname)) this.removeAt(i);
-    this.addChecked(name, value);
+    this.addChecked(name, value, lname);
   }
 
   /** Replace the value of field i, keeping its name and position. */
@@ -270,7 +276,7 @@ export class HeaderList {
   setValueUnchecked(i: number, value: string): void {
     if (i < 0 || i >= this.n) throw new RangeError('header index out of range');
     this.strs();
-    this.name(i); // the name must survive without the value offsets
+    // The name keeps its offsets (or its strings): only the value changes hands.
     const o = i * 4;
     this.offs[o + 2] = -1;
     this.offs[o + 3] = -1;
@@ -280,12 +286,24 @@ export class HeaderList {
   /** Remove field i. */
   removeAt(i: number): void {
     if (i < 0 || i >= this.n) throw new RangeError('header index out of range');
-    this.offs.splice(i * 4, 4);
-    if (this.names !== null) {
-      this.names.splice(i, 1);
-      this.values!.splice(i, 1);
+    const n = this.n - 1;
+    if (i === n) {
+      // The last field (set-header replacing what a rule added): no splice.
+      this.offs.length = n * 4;
+      if (this.names !== null) {
+        this.names.pop();
+        this.lnames!.pop();
+        this.values!.pop();
+      }
+    } else {
+      this.offs.splice(i * 4, 4);
+      if (this.names !== null) {
+        this.names.splice(i, 1);
+        this.lnames!.splice(i, 1);
+        this.values!.splice(i, 1);
+      }
     }
-    this.n--;
+    this.n = n;
   }
 
   /** Remove every field named `name`; returns how many went. */

@@ -574,16 +574,23 @@ abstract class BaseSet implements PatternSet {
   steps = 0;
   constructor(readonly count: number) {}
   abstract lookup(smp: Sample): number;
-  match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
+  /*
+   * Each set defines its own match() (not one on this base calling
+   * this.lookup()): an ACL's call to match() then dispatches once, and the
+   * lookup inside is monomorphic.
+   */
+  abstract match(smp: Sample): boolean;
 }
 
 /** found: the sample exists (the ACL only calls match() when it does). */
 class FoundSet extends BaseSet {
+  match(): boolean { return true; }
   lookup(): number { return 0; }
 }
 
 /** bool: pat_match_nothing(): true unless the value is 0; patterns are ignored. */
 class BoolSet extends BaseSet {
+  match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
   lookup(smp: Sample): number { return smp.n !== 0 ? 0 : -1; }
 }
 
@@ -592,6 +599,7 @@ class IntSet extends BaseSet {
   constructor(count: number, private readonly exact: Map<number, number>, private readonly ranges: readonly IntRange[],
     private readonly rangeIdx: readonly number[], private readonly len: boolean) { super(count); }
 
+  match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
   lookup(smp: Sample): number {
     const v = this.len ? (smp.t === T_BIN && smp.b !== null ? smp.b.length : smp.s.length) : smp.n;
     const e = this.exact.get(v);
@@ -615,7 +623,7 @@ class IpSet extends BaseSet {
     private readonly list: readonly { addr: number; mask: number; idx: number }[]) { super(count); }
 
   lookup(smp: Sample): number { return this.find(smp, false); }
-  override match(smp: Sample): boolean { return this.find(smp, true) >= 0; }
+  match(smp: Sample): boolean { return this.find(smp, true) >= 0; }
 
   private find(smp: Sample, any: boolean): number {
     let v4: number;
@@ -661,6 +669,7 @@ class IpSet extends BaseSet {
 /** bin (pat_match_bin): same length and bytes. */
 class BinSet extends BaseSet {
   constructor(count: number, private readonly pats: readonly Buffer[], private readonly idx: readonly number[]) { super(count); }
+  match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
   lookup(smp: Sample): number {
     const b = smp.b;
     if (b === null) return -1;
@@ -673,6 +682,7 @@ class BinSet extends BaseSet {
 /** str (pat_match_str): exact; hashed, with -i on the lower-cased text. */
 class StrSet extends BaseSet {
   constructor(count: number, private readonly map: Map<string, number>, private readonly icase: boolean) { super(count); }
+  match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
   lookup(smp: Sample): number {
     const r = this.map.get(this.icase ? asciiLower(smp.s) : smp.s);
     return r === undefined ? -1 : r;
@@ -687,7 +697,7 @@ class TrieSet extends BaseSet {
     this.steps = this.trie.steps;
     return r;
   }
-  override match(smp: Sample): boolean {
+  match(smp: Sample): boolean {
     const r = this.trie.find(smp.s, this.icase, true);
     this.steps = this.trie.steps;
     return r >= 0;
@@ -697,6 +707,7 @@ class TrieSet extends BaseSet {
 /** sub (pat_match_sub): any occurrence; with -i the sample is lower-cased once. */
 class SubSet extends BaseSet {
   constructor(count: number, private readonly pats: readonly string[], private readonly icase: boolean) { super(count); }
+  match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
   lookup(smp: Sample): number {
     const s = this.icase ? asciiLower(smp.s) : smp.s;
     const p = this.pats;
@@ -739,6 +750,7 @@ function matchWord(s: string, p: string, icase: boolean, kind: number): boolean 
 /** dom and dir (pat_match_dom / pat_match_dir): lists, first in order. */
 class WordSet extends BaseSet {
   constructor(count: number, private readonly pats: readonly string[], private readonly icase: boolean, private readonly kind: number) { super(count); }
+  match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
   lookup(smp: Sample): number {
     const p = this.pats;
     for (let i = 0; i < p.length; i++) if (matchWord(smp.s, p[i], this.icase, this.kind)) return i;
@@ -749,6 +761,7 @@ class WordSet extends BaseSet {
 /** reg (pat_match_reg / pat_match_regm): first regex matching anywhere in the sample. */
 class RegSet extends BaseSet {
   constructor(count: number, private readonly res: readonly RegExp[], private readonly captures: boolean) { super(count); }
+  match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
   lookup(smp: Sample): number {
     const r = this.res;
     const s = smp.s;
@@ -776,6 +789,7 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'CONNECT', 'PUT', 'OPTIONS
  */
 class MethSet extends BaseSet {
   constructor(count: number, private readonly pats: readonly string[], private readonly known: readonly boolean[], private readonly icase: boolean) { super(count); }
+  match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
   lookup(smp: Sample): number {
     const s = smp.s;
     const sKnown = KNOWN_METHODS.has(s);
