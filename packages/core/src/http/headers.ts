@@ -136,26 +136,21 @@ export class HeaderList {
     if (this.names !== null) {
       this.names.push(undefined);
       this.lnames!.push(undefined);
-      this.values!.push(undefined);
     }
+    if (this.values !== null) this.values.push(undefined);
     this.n++;
   }
 
-  private strs(): void {
+  /* Names and values get their per-field arrays separately: reading a value needs no name array. */
+  private nameStrs(): void {
     if (this.names === null) {
-      // Packed arrays filled by push: cheaper than new Array(n).fill() for a few fields.
-      const names: (string | undefined)[] = [];
-      const lnames: (string | undefined)[] = [];
-      const values: (string | undefined)[] = [];
-      for (let i = 0; i < this.n; i++) {
-        names.push(undefined);
-        lnames.push(undefined);
-        values.push(undefined);
-      }
-      this.names = names;
-      this.lnames = lnames;
-      this.values = values;
+      this.names = unset(this.n);
+      this.lnames = unset(this.n);
     }
+  }
+
+  private valueStrs(): void {
+    if (this.values === null) this.values = unset(this.n);
   }
 
   /** Offsets of field i's value in src, -1 when the value is string-held. */
@@ -171,7 +166,7 @@ export class HeaderList {
     if (names !== null) {
       const s = names[i];
       if (s !== undefined) return s;
-    } else this.strs();
+    } else this.nameStrs();
     const o = i * 4;
     const s = latin1(this.src!, this.offs[o], this.offs[o + 1]);
     this.names![i] = s;
@@ -183,7 +178,7 @@ export class HeaderList {
     if (values !== null) {
       const s = values[i];
       if (s !== undefined) return s;
-    } else this.strs();
+    } else this.valueStrs();
     const o = i * 4;
     const s = latin1(this.src!, this.offs[o + 2], this.offs[o + 3]);
     this.values![i] = s;
@@ -252,7 +247,8 @@ export class HeaderList {
    * name in lower case, when the caller has it.
    */
   addChecked(name: string, value: string, lname: string = lower(name)): void {
-    this.strs();
+    this.nameStrs();
+    this.valueStrs();
     this.offs.push(-1, -1, -1, -1);
     this.names!.push(name);
     this.lnames!.push(lname);
@@ -275,7 +271,7 @@ export class HeaderList {
   /** Parser-internal: value known to be clean (e.g. a normalised number). */
   setValueUnchecked(i: number, value: string): void {
     if (i < 0 || i >= this.n) throw new RangeError('header index out of range');
-    this.strs();
+    this.valueStrs();
     // The name keeps its offsets (or its strings): only the value changes hands.
     const o = i * 4;
     this.offs[o + 2] = -1;
@@ -293,15 +289,15 @@ export class HeaderList {
       if (this.names !== null) {
         this.names.pop();
         this.lnames!.pop();
-        this.values!.pop();
       }
+      if (this.values !== null) this.values.pop();
     } else {
       this.offs.splice(i * 4, 4);
       if (this.names !== null) {
         this.names.splice(i, 1);
         this.lnames!.splice(i, 1);
-        this.values!.splice(i, 1);
       }
+      if (this.values !== null) this.values.splice(i, 1);
     }
     this.n = n;
   }
@@ -376,6 +372,13 @@ export class HeaderList {
     this.writeTo(out, 0);
     return out;
   }
+}
+
+/** A packed array of n undefined slots (cheaper than new Array(n).fill() for a few fields). */
+function unset(n: number): (string | undefined)[] {
+  const a: (string | undefined)[] = [];
+  for (let i = 0; i < n; i++) a.push(undefined);
+  return a;
 }
 
 /**

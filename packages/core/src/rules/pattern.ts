@@ -679,10 +679,35 @@ class BinSet extends BaseSet {
   }
 }
 
+/**
+ * Sets of at most this many patterns are also kept as a list and matched by
+ * direct comparison in match(): for a handful of short patterns, comparing
+ * lengths then bytes costs less than hashing a fresh string (str), walking
+ * a Map per character (beg, end) or lower-casing a copy (-i). lookup()
+ * (maps, first/longest semantics) keeps the indexed path.
+ */
+const SMALL_SET = 8;
+
+/** s equals p (p lower case when icase: s compared folded, without a copy). */
+function equalsFolded(s: string, p: string, icase: boolean): boolean {
+  return s.length === p.length && regionEquals(s, 0, p, icase);
+}
+
 /** str (pat_match_str): exact; hashed, with -i on the lower-cased text. */
 class StrSet extends BaseSet {
-  constructor(count: number, private readonly map: Map<string, number>, private readonly icase: boolean) { super(count); }
-  match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
+  /** The patterns (lower case with -i) when the set is small, else null. */
+  private readonly small: readonly string[] | null;
+  constructor(count: number, private readonly map: Map<string, number>, private readonly icase: boolean) {
+    super(count);
+    this.small = map.size <= SMALL_SET ? [...map.keys()] : null;
+  }
+  match(smp: Sample): boolean {
+    const small = this.small;
+    if (small === null) return this.lookup(smp) >= 0;
+    const s = smp.s;
+    for (let i = 0; i < small.length; i++) if (equalsFolded(s, small[i], this.icase)) return true;
+    return false;
+  }
   lookup(smp: Sample): number {
     const r = this.map.get(this.icase ? asciiLower(smp.s) : smp.s);
     return r === undefined ? -1 : r;
@@ -691,13 +716,29 @@ class StrSet extends BaseSet {
 
 /** beg and end over a StrTrie. */
 class TrieSet extends BaseSet {
-  constructor(count: number, private readonly trie: StrTrie, private readonly icase: boolean) { super(count); }
+  /** The patterns (lower case with -i) when the set is small, else null: see SMALL_SET. */
+  private readonly small: readonly string[] | null;
+  constructor(count: number, private readonly trie: StrTrie, private readonly icase: boolean, private readonly suffix: boolean, pats: readonly string[]) {
+    super(count);
+    this.small = pats.length <= SMALL_SET ? pats : null;
+  }
   lookup(smp: Sample): number {
     const r = this.trie.find(smp.s, this.icase, false);
     this.steps = this.trie.steps;
     return r;
   }
   match(smp: Sample): boolean {
+    const small = this.small;
+    if (small !== null) {
+      // Any matching pattern will do for an ACL: no longest/first rule to honour.
+      const s = smp.s;
+      const n = s.length;
+      for (let i = 0; i < small.length; i++) {
+        const p = small[i];
+        if (p.length <= n && regionEquals(s, this.suffix ? n - p.length : 0, p, this.icase)) return true;
+      }
+      return false;
+    }
     const r = this.trie.find(smp.s, this.icase, true);
     this.steps = this.trie.steps;
     return r >= 0;
@@ -753,7 +794,11 @@ class WordSet extends BaseSet {
   match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
   lookup(smp: Sample): number {
     const p = this.pats;
-    for (let i = 0; i < p.length; i++) if (matchWord(smp.s, p[i], this.icase, this.kind)) return i;
+    const s = smp.s;
+    // A pattern that does not occur in the text at all cannot occur as a
+    // word: one native search rules most of them out.
+    const hay = this.icase ? asciiLower(s) : s;
+    for (let i = 0; i < p.length; i++) if (hay.indexOf(p[i]) >= 0 && matchWord(s, p[i], this.icase, this.kind)) return i;
     return -1;
   }
 }
@@ -788,10 +833,20 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'CONNECT', 'PUT', 'OPTIONS
  * method that is not a known one.
  */
 class MethSet extends BaseSet {
-  constructor(count: number, private readonly pats: readonly string[], private readonly known: readonly boolean[], private readonly icase: boolean) { super(count); }
+  /** Every pattern is a known method: they compare exactly, the sample's kind does not matter. */
+  private readonly allKnown: boolean;
+  constructor(count: number, private readonly pats: readonly string[], private readonly known: readonly boolean[], private readonly icase: boolean) {
+    super(count);
+    this.allKnown = known.every(k => k);
+  }
   match(smp: Sample): boolean { return this.lookup(smp) >= 0; }
   lookup(smp: Sample): number {
     const s = smp.s;
+    if (this.allKnown) {
+      const p = this.pats;
+      for (let i = 0; i < p.length; i++) if (s === p[i]) return i;
+      return -1;
+    }
     const sKnown = KNOWN_METHODS.has(s);
     const p = this.pats;
     for (let i = 0; i < p.length; i++) {
@@ -894,14 +949,16 @@ const COMPILERS: Record<MatchMethod, Compiler> = {
   beg(patterns, opts) {
     // HAProxy indexes beg in a prefix tree (longest match) unless -i (a list: first match).
     const t = new StrTrie(false, !opts.ignoreCase);
-    for (let i = 0; i < patterns.length; i++) t.insert(opts.ignoreCase ? asciiLower(patterns[i].text) : patterns[i].text, i);
-    return new TrieSet(patterns.length, t, opts.ignoreCase);
+    const pats = patterns.map(p => opts.ignoreCase ? asciiLower(p.text) : p.text);
+    for (let i = 0; i < pats.length; i++) t.insert(pats[i], i);
+    return new TrieSet(patterns.length, t, opts.ignoreCase, false, pats);
   },
 
   end(patterns, opts) {
     const t = new StrTrie(true, false);
-    for (let i = 0; i < patterns.length; i++) t.insert(opts.ignoreCase ? asciiLower(patterns[i].text) : patterns[i].text, i);
-    return new TrieSet(patterns.length, t, opts.ignoreCase);
+    const pats = patterns.map(p => opts.ignoreCase ? asciiLower(p.text) : p.text);
+    for (let i = 0; i < pats.length; i++) t.insert(pats[i], i);
+    return new TrieSet(patterns.length, t, opts.ignoreCase, true, pats);
   },
 
   sub(patterns, opts) {
