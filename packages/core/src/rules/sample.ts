@@ -75,8 +75,17 @@ const scratch4 = new Uint8Array(4);
 
 /* ---------------- casts (sample.c sample_casts[][]) ---------------- */
 
+/* The last address ipv4Text() wrote (a request renders its client's address in several places). */
+let lastV4 = -1;
+let lastV4Text = '';
+
 export function ipv4Text(n: number): string {
-  return (n >>> 24) + '.' + ((n >>> 16) & 255) + '.' + ((n >>> 8) & 255) + '.' + (n & 255);
+  n = n >>> 0;
+  if (n === lastV4) return lastV4Text;
+  const t = (n >>> 24) + '.' + ((n >>> 16) & 255) + '.' + ((n >>> 8) & 255) + '.' + (n & 255);
+  lastV4 = n;
+  lastV4Text = t;
+  return t;
 }
 
 /** inet_ntop(AF_INET6): longest run (≥2) of zero groups as '::', v4-mapped/compatible tails as dotted quads. */
