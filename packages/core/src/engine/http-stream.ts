@@ -1758,15 +1758,21 @@ function releaseWriteReq(req: WriteReq): void {
 
 /* ---------------- serialisation ---------------- */
 
-/** Hop-by-hop fields (RFC 9110 §7.6.1) and the ones Connection names; framing fields are kept. */
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1) and the ones Connection names;
+ * framing fields are kept. Each field's name length picks the names it can
+ * be (te 2, upgrade 7, connection/keep-alive 10, proxy-connection 16):
+ * most fields are compared with none.
+ */
 function stripHopByHop(list: HeaderList, tokens: string[] | null, keepUpgrade: boolean): void {
   for (let i = list.count - 1; i >= 0; i--) {
-    if (list.nameIs(i, 'upgrade')) {
+    const len = list.nameLength(i);
+    if (len === 7 && list.nameIs(i, 'upgrade')) {
       if (!keepUpgrade) list.removeAt(i);
       continue;
     }
-    if (list.nameIs(i, 'connection') || list.nameIs(i, 'keep-alive') || list.nameIs(i, 'proxy-connection') ||
-      list.nameIs(i, 'te')) {
+    if ((len === 10 && (list.nameIs(i, 'connection') || list.nameIs(i, 'keep-alive'))) ||
+      (len === 16 && list.nameIs(i, 'proxy-connection')) || (len === 2 && list.nameIs(i, 'te'))) {
       list.removeAt(i);
       continue;
     }

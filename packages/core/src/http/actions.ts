@@ -816,7 +816,7 @@ class ReplaceHeader implements Action {
       if (nv === null) return ACT_ERROR;
       if (nv === v) continue;
       if (!isValidHeaderValue(nv) || isFraming(this.lname)) return ACT_ERROR;
-      list.setValueAt(i, nv);
+      list.setValueUnchecked(i, nv);
       changed = true;
       if (this.req && this.lname === 'host' && !hostToAuthority(h as RequestHead, nv)) return ACT_ERROR;
     }

@@ -202,6 +202,13 @@ export class HeaderList {
     return true;
   }
 
+  /** Length of field i's name (what nameIs() compares first). */
+  nameLength(i: number): number {
+    const o = i * 4;
+    const ns = this.offs[o];
+    return ns >= 0 ? this.offs[o + 1] - ns : this.lnames![i]!.length;
+  }
+
   /** Index of the first field named `name` (any case) at or after `from`, or -1. */
   indexOf(name: string, from = 0): number {
     const l = lower(name);
