@@ -53,12 +53,12 @@ import {
 } from '../http/h1';
 import { ChunkedDecoder } from '../http/chunked';
 import type { HeaderList } from '../http/headers';
-import { earlyErrorResponse, errorReplyFor } from '../http/errors';
+import { earlyErrorResponse } from '../http/errors';
 import type { LogRecord } from '../log/log-format';
 import { RequestExtras, analyseRequest, analyseResponse, restrictRequest, finishRequest, monitorReply, logExtras, REQ_MONITOR } from '../http/analysers';
 import { runRules, pickBackend, pickUseServer, yieldAt, ACT_WAIT_BODY, ACT_CONTINUE, ACT_STOP, ACT_DENY, ACT_TARPIT, ACT_DONE, ACT_ABORT, type RuleHost, type Rule } from '../rules/rule-set';
 import type { VarScopes, TlsView, Sample } from '../rules/sample';
-import { buildReply, type HttpReplySpec } from '../http/reply';
+import { buildReply, errorReplyOf, type HttpReplySpec } from '../http/reply';
 import { acceptSession } from './conn-rules';
 import { countStatus } from '../stats/counters';
 
@@ -622,7 +622,7 @@ export class HttpStream implements RuleHost {
    */
   private ruleReply(spec: HttpReplySpec, be: ProxyRuntime | null): void {
     const h = this.req!;
-    const r = buildReply(spec, this.fe.cfg, be !== null ? be.cfg : null);
+    const r = buildReply(spec, this.fe.cfg, be !== null ? be.cfg : null, this);
     this.status = spec.status;
     this.setTerm(spec.term1, 'R');
     if (h.bodyKind !== BODY_NONE || this.cbuf !== null || r.mustClose) this.keepAlive = false;
@@ -669,7 +669,7 @@ export class HttpStream implements RuleHost {
     // The server's response is dropped with its connection.
     this.resp = null;
     this.closeServer();
-    const r = buildReply(spec, this.fe.cfg, be.cfg);
+    const r = buildReply(spec, this.fe.cfg, be.cfg, this);
     this.status = spec.status;
     this.setTerm(spec.term1, 'H');
     if (r.mustClose || !this.reqDone) this.keepAlive = false;
@@ -707,7 +707,7 @@ export class HttpStream implements RuleHost {
     this.closeServer();
     this.status = 500;
     this.setTerm('I', 'H');
-    const r = errorReplyFor(this.fe.cfg, this.be?.cfg ?? null, 500)!;
+    const r = errorReplyOf(this, this.fe.cfg, this.be?.cfg ?? null, 500)!;
     this.keepAlive = false;
     this.respStarted = true;
     this.sendClient(r.close);
@@ -718,9 +718,12 @@ export class HttpStream implements RuleHost {
   /**
    * A page we generated (error, deny, return, redirect) through the
    * http-after-response rules: parsed, rewritten, serialised again. The
-   * page as is when there are no such rules.
+   * page as is when there are no such rules. The answer to a HEAD request
+   * has no body (RFC 9110 §9.3.2; HAProxy's H1 mux drops it): a keep-alive
+   * client would read it as the start of the next response.
    */
   private afterGenerated(page: Buffer): Buffer {
+    if (page.length !== 0 && this.req !== null && this.req.methodCode === METH_HEAD) page = headOnly(page);
     if (page.length === 0 || !this.hasAfterRules()) return page;
     const r = parseResponseHead(page, this.req !== null ? this.req.methodCode : METH_GET, this.engine.h1Limits);
     if (r.state !== 'done') return page;
@@ -735,7 +738,7 @@ export class HttpStream implements RuleHost {
       if ((v === ACT_CONTINUE || v === ACT_STOP) && fr !== null && fr.httpAfterRes.length > 0) v = runRules(fr.httpAfterRes, this, true);
       if (v !== ACT_CONTINUE && v !== ACT_STOP) {
         this.status = 500;
-        return errorReplyFor(this.fe.cfg, this.be?.cfg ?? null, 500)!.close;
+        return errorReplyOf(this, this.fe.cfg, this.be?.cfg ?? null, 500)!.close;
       }
       if (h.status !== saveStatus) this.status = h.status;
       // The page's own `connection` field (the close / HTTP/1.0 keep-alive forms) stays last.
@@ -1628,7 +1631,7 @@ export class HttpStream implements RuleHost {
     this.setTerm(t1, t2);
     this.status = status;
     if (this.respStarted) return this.close();
-    const r = errorReplyFor(this.fe.cfg, this.be?.cfg ?? null, status);
+    const r = errorReplyOf(this, this.fe.cfg, this.be?.cfg ?? null, status);
     this.closeServer();
     // A whole request from a keep-alive client: the page goes out in its
     // keep-alive form and the next request is awaited, as HAProxy does.
@@ -1857,6 +1860,14 @@ function idempotent(m: number): boolean {
 function headRewritten(h: RequestHead): boolean {
   return (h as { rewritten?: boolean }).rewritten === true;
 }
+
+/** A generated page without its body (the head, up to its empty line). */
+function headOnly(page: Buffer): Buffer {
+  const eoh = page.indexOf(CRLFCRLF);
+  return eoh < 0 || eoh + 4 === page.length ? page : page.subarray(0, eoh + 4);
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
 /** The status line as received, version included (HAProxy keeps the server's version). */
 function statusLine(h: ResponseHead): string {

@@ -42,8 +42,8 @@ import {
 import { RuleFormat, compileRuleFormat } from '../rules/rule-format';
 import { isValidHeaderName, isValidHeaderValue, valueElementEnd, FIELD_VALUE, type HeaderList } from './headers';
 import { TARGET_ABSOLUTE, TARGET_AUTHORITY, type MessageHead, type RequestHead } from './h1';
-import { validateErrorFile, errorReplyFor, ERROR_STATUSES, DEFAULT_BUFSIZE, type ErrorReply } from './errors';
-import type { HttpReplySpec } from './reply';
+import { validateErrorFile, ERROR_STATUSES, DEFAULT_BUFSIZE, type ErrorReply } from './errors';
+import { errorReplyOf, type HttpReplySpec } from './reply';
 import { compileRegex } from '../rules/pattern';
 import { parseNormalizer, normalizeTarget, uriPathStart, replacePath, replaceQuery } from './normalize-uri';
 
@@ -339,6 +339,7 @@ function parseReply(a: readonly string[], from: number, defStatus: number, env: 
   const r: ParsedReply = { status: defStatus, kind: K_EMPTY, page: null, ctype: null, body: null, bodyFmt: null, hdrs: [], next: from };
   let actArg = '';
   let lfText: string | null = null;
+  let errorfiles: string | null = null;
   let i = from;
   while (i < a.length) {
     const w = a[i];
@@ -360,7 +361,10 @@ function parseReply(a: readonly string[], from: number, defStatus: number, env: 
       const v = a[i + 1];
       switch (w) {
         case 'errorfiles':
-          return `'errorfiles ${v}' in a rule's reply is not supported by Switchyard yet (use 'errorfiles' or 'http-error' in the proxy, then 'default-errorfiles' here)`;
+          // Resolved below, once the status is known (http_check_http_reply()).
+          errorfiles = v;
+          r.kind = K_ERRMSG;
+          break;
         case 'errorfile': {
           const text = env.file(v);
           if (text === undefined) return `error opening file '${v}'`;
@@ -413,6 +417,18 @@ function parseReply(a: readonly string[], from: number, defStatus: number, env: 
     if (r.hdrs.length > 0) {
       env.warn('hdr parameters ignored by the http reply when used with an errorfile.');
       r.hdrs = [];
+    }
+    if (errorfiles !== null) {
+      // The section's page for the status; none: a reply without payload
+      // (HAProxy's HTTP_REPLY_INDIRECT to nothing: status line and
+      // content-length: 0, verified with 2.6.12).
+      const sec = env.httpErrors?.[errorfiles];
+      if (sec === undefined) return `unknown http-errors section '${errorfiles}' referenced by an http reply`;
+      const page = sec[r.status];
+      if (page === undefined) {
+        env.warn(`status '${r.status}' referenced by an http reply not declared in http-errors section '${errorfiles}'.`);
+        r.kind = K_EMPTY;
+      } else r.page = Buffer.from(page, 'latin1');
     }
   } else if (r.kind === K_RAW) {
     const len = r.body!.length;
@@ -660,7 +676,7 @@ class Auth implements Action {
   constructor(private readonly field: string) {}
 
   run(host: RuleHost): number {
-    const page = errorReplyFor(host.fe.cfg, host.be !== null ? host.be.cfg : null, 401);
+    const page = errorReplyOf(host, host.fe.cfg, host.be !== null ? host.be.cfg : null, 401);
     if (page === undefined) return ACT_ERROR;
     let spec = this.specs.get(page);
     if (spec === undefined) {

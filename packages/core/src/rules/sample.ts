@@ -400,6 +400,8 @@ export interface CompileEnv {
   readonly userlists?: ReadonlySet<string>;
   /** Runtime objects (worker only): proxies by name. */
   readonly runtime?: ReadonlyMap<string, ProxyRuntime>;
+  /** `http-errors` sections: name → status → page (`errorfiles <name>` in rule replies). */
+  readonly httpErrors?: Readonly<Record<string, Readonly<Record<number, string>>>>;
 }
 
 /** A parsed argument: its text and the converted value. */
