@@ -9,6 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
+import * as http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMaster, tempDir, writeConfig, freePorts, within, runSwitchyard, type Master } from './helpers';
@@ -69,13 +70,16 @@ const GET = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost:
 
 describe('HTTP replies: http-error pages built per request, errorfiles in rule replies', () => {
   let master: Master;
+  let origin: http.Server;
   let ports: number[] = [];
 
   before(async () => {
     writeFileSync(join(dir, 'e403.http'), 'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nX-From: section\r\n\r\nsection!\n');
     writeFileSync(join(dir, 'e500.http'), 'HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nfile page\n');
     writeFileSync(join(dir, 'body.lf'), 'body of %[path] via lf-file\n');
-    ports = await freePorts(2);
+    origin = http.createServer((req, res) => res.end(`origin ${req.url}`));
+    const o = await new Promise<number>(r => origin.listen(0, '127.0.0.1', () => r((origin.address() as net.AddressInfo).port)));
+    ports = await freePorts(3);
     master = await startMaster(writeConfig(dir, `
 defaults
   mode http
@@ -109,6 +113,15 @@ frontend after
   http-request deny deny_status 502
   default_backend empty
 
+frontend resp
+  bind 127.0.0.1:${ports[2]}
+  timeout tarpit 100ms
+  http-request tarpit status 403 errorfiles site if { path /tarpit }
+  http-response deny status 403 errorfiles site if { path /refused }
+  default_backend be_origin
+
+backend be_origin
+  server o 127.0.0.1:${o}
 backend empty
 backend be_lf
   http-error status 503 content-type text/html lf-string "<p>backend says %[path]</p>"
@@ -118,6 +131,7 @@ backend be_lf
 
   after(async () => {
     await master?.stop();
+    await new Promise(r => origin?.close(r));
     tmp.cleanup();
   });
 
@@ -184,6 +198,20 @@ backend be_lf
       c.destroy();
     }
     assert.match(master.stderr, /status '404' referenced by an http reply not declared in http-errors section 'site'/);
+  });
+
+  it('errorfiles <name> in tarpit and http-response deny replies', async () => {
+    const c = new Conn(ports[2]);
+    try {
+      const ok = await within(c.exchange(GET('/fine')), 5000, 'origin');
+      assert.match(ok.text, /origin \/fine$/);
+      const t = await within(c.exchange(GET('/tarpit')), 5000, 'tarpit');
+      assert.equal(t.text, 'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 9\r\nx-from: section\r\n\r\nsection!\n');
+      const r = await within(c.exchange(GET('/refused')), 5000, 'response deny');
+      assert.equal(r.text, 'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 9\r\nx-from: section\r\n\r\nsection!\n');
+    } finally {
+      c.destroy();
+    }
   });
 
   it('http-after-response rules run on a page rendered per request (names as the rule writes them)', async () => {
