@@ -497,6 +497,11 @@ test('replace-header rewrites whole values, replace-value each element (haproxy 
   h = host('GET / HTTP/1.1\r\nHost: h\r\nX-A: a,,a,\r\n\r\n');
   rule('http-request', ['replace-value', 'X-A', '^a$', 'Z']).run(h);
   assert.equal(h.httpReq!.headers.get('x-a'), 'Z,,Z,');
+  // A leading empty element, and a value where nothing matches (left as it is).
+  h = host('GET / HTTP/1.1\r\nHost: h\r\nX-A: ,a\r\nX-B: b, c\r\n\r\n');
+  rule('http-request', ['replace-value', 'X-A', '^$', 'E']).run(h);
+  rule('http-request', ['replace-value', 'X-B', '^z$', 'E']).run(h);
+  assert.deepEqual([h.httpReq!.headers.get('x-a'), h.httpReq!.headers.get('x-b'), h.httpReq!.headers.valueStart(2) >= 0], ['E,a', 'b, c', true]);
   // \xHH and a trailing backslash (which fails the rewrite).
   h = host('GET / HTTP/1.1\r\nHost: h\r\nX-A: v\r\n\r\n');
   rule('http-request', ['replace-header', 'X-A', '(v)', '\\x41\\1\\\\']).run(h);

@@ -268,18 +268,26 @@ function replaceWhole(v: string, re: RegExp, tpl: string): string | null {
  */
 function replaceItems(v: string, re: RegExp, tpl: string): string | null {
   let out = '';
+  /** Where the text not copied to out yet starts: elements left as they are are copied in one piece. */
+  let kept = 0;
+  let changed = false;
   let p = 0;
   const n = v.length;
   for (;;) {
     const e = valueElementEnd(v, p, n);
-    const r = replaceWhole(v.slice(p, e), re, tpl);
+    const item = p === 0 && e === n ? v : v.slice(p, e);
+    const r = replaceWhole(item, re, tpl);
     if (r === null) return null;
-    out += r;
+    if (r !== item) {
+      out += v.slice(kept, p) + r;
+      kept = e;
+      changed = true;
+    }
     if (e >= n) break;
-    out += ',';
     p = e + 1;
   }
-  return out;
+  // Nothing replaced: the value itself (the caller then changes nothing).
+  return changed ? out + v.slice(kept) : v;
 }
 
 /* ---------------- allow ---------------- */

@@ -680,13 +680,14 @@ class BinSet extends BaseSet {
 }
 
 /**
- * Sets of at most this many patterns are also kept as a list and matched by
+ * Sets of at most this many patterns (16: the 9 suffixes of a typical
+ * `path_end .css .js ...` still qualify) are also kept as a list and matched by
  * direct comparison in match(): for a handful of short patterns, comparing
  * lengths then bytes costs less than hashing a fresh string (str), walking
  * a Map per character (beg, end) or lower-casing a copy (-i). lookup()
  * (maps, first/longest semantics) keeps the indexed path.
  */
-const SMALL_SET = 8;
+const SMALL_SET = 16;
 
 /** s equals p (p lower case when icase: s compared folded, without a copy). */
 function equalsFolded(s: string, p: string, icase: boolean): boolean {
