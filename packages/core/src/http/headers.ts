@@ -92,6 +92,18 @@ function lower(s: string): string {
  * `e`; with `semicolon`, a ';' ends it too (http_find_cookie_value_end()).
  */
 export function valueElementEnd(v: string, p: number, e: number, semicolon = false): number {
+  // Most values hold no quoted-string: then the element ends at the next
+  // separator, which a native search finds faster than the loop below.
+  const q = v.indexOf('"', p);
+  if (q < 0 || q >= e) {
+    let c = v.indexOf(',', p);
+    if (c < 0 || c > e) c = e;
+    if (semicolon) {
+      const sc = v.indexOf(';', p);
+      if (sc >= 0 && sc < c) c = sc;
+    }
+    return c;
+  }
   let quoted = false;
   let qdpair = false;
   for (; p < e; p++) {
