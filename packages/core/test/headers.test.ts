@@ -105,7 +105,7 @@ test('valueElementEnd: the next comma (or semicolon) outside quoted-strings, wit
     }
     return e;
   };
-  const values = ['a, b', 'abc', '', ',', 'a;b,c', 'a,b;c', '"a,b", c', 'x, "a\\",b" ,d', 'k=v; q="1;2", z', 'a, b"c', 'no quote here; x'];
+  const values = ['a, b', 'abc', '', ',', 'abcde,', 'abcd;e,', 'a;b,c', 'a,b;c', '"a,b", c', 'x, "a\\",b" ,d', 'k=v; q="1;2", z', 'a, b"c', 'no quote here; x'];
   for (const v of values) {
     for (let p = 0; p <= v.length; p++) {
       for (const e of [v.length, Math.max(p, v.length - 2)]) {
