@@ -254,8 +254,9 @@ export class Acl {
   constructor(readonly name: string) {}
 
   exec(ctx: SampleContext, final: boolean): number {
-    let res = ACL_FAIL;
     const xs = this.exprs;
+    if (xs.length === 1) return xs[0].exec(ctx, final);
+    let res = ACL_FAIL;
     for (let i = 0; i < xs.length; i++) {
       res |= xs[i].exec(ctx, final);
       if (res === ACL_PASS) break;
@@ -353,15 +354,26 @@ interface CondTerm {
 
 /** `if|unless` and the terms: OR of AND-suites. */
 export class Condition {
+  /** The only term of a one-term condition (`if acl`, `unless !acl`: most of them), else null. */
+  private readonly single: CondTerm | null;
   constructor(
     readonly unless: boolean,
     readonly suites: CondTerm[][],
     /** The condition as written, for messages. */
     readonly text: string,
-  ) {}
+  ) {
+    this.single = suites.length === 1 && suites[0].length === 1 ? suites[0][0] : null;
+  }
 
   /** ACL_PASS / ACL_FAIL / ACL_MISS with `unless` applied (acl_exec_cond + the caller's inversion). */
   exec(ctx: SampleContext, final: boolean): number {
+    const one = this.single;
+    if (one !== null) {
+      let r = one.acl.exec(ctx, final);
+      // `!` and `unless` both invert; MISS stays MISS.
+      if (one.neg !== this.unless && r !== ACL_MISS) r = ACL_PASS - r;
+      return r;
+    }
     let res = ACL_FAIL;
     const suites = this.suites;
     for (let s = 0; s < suites.length; s++) {
