@@ -127,6 +127,13 @@ test('conditions: implicit AND, ||, !, anonymous ACLs, unless, predefined ACLs',
   assert.equal(cond('if lan !get'), ACL_FAIL);
   assert.equal(cond('if !lan || get'), ACL_PASS);
   assert.equal(cond('unless lan'), ACL_FAIL);
+  // One-term conditions (evaluated without the suite loops): every ! / unless combination.
+  assert.equal(cond('if lan'), ACL_PASS);
+  assert.equal(cond('if !lan'), ACL_FAIL);
+  assert.equal(cond('unless !lan'), ACL_PASS);
+  assert.equal(cond('if FALSE'), ACL_FAIL);
+  assert.equal(cond('unless FALSE'), ACL_PASS);
+  assert.equal(cond('unless !FALSE'), ACL_FAIL);
   assert.equal(cond('if { src 172.16.5.5 } METH_GET'), ACL_PASS);
   assert.equal(cond('if !{ src 172.16.5.5 }'), ACL_FAIL);
   assert.equal(cond('if FALSE || TRUE'), ACL_PASS);
@@ -152,6 +159,11 @@ test('three-valued results: a partial ClientHello is a MISS until final, then FA
   if (typeof c !== 'string') assert.equal(c.exec(ctx({ payload: partial, final: false }), false), ACL_PASS);
   const c2 = parseCondition(['if', '!{', 'req.ssl_sni', 'x', '}', 'TRUE'], scope, 0, env);
   if (typeof c2 !== 'string') assert.equal(c2.exec(ctx({ payload: partial, final: false }), false), ACL_MISS);
+  // A one-term condition keeps the MISS through ! and unless.
+  for (const w of [['if', '{', 'req.ssl_sni', 'x', '}'], ['unless', '{', 'req.ssl_sni', 'x', '}'], ['unless', '!{', 'req.ssl_sni', 'x', '}']]) {
+    const c3 = parseCondition(w, scope, 0, env);
+    if (typeof c3 !== 'string') assert.equal(c3.exec(ctx({ payload: partial, final: false }), false), ACL_MISS, w.join(' '));
+  }
 });
 
 test('rule sets: a MISS yields and evaluation resumes at that rule; named defaults rules come first with their own ACLs', () => {

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HeaderList, HeaderError, isValidHeaderValue, isValidHeaderName } from '../src/http/headers';
+import { HeaderList, HeaderError, isValidHeaderValue, isValidHeaderName, valueElementEnd } from '../src/http/headers';
 import { parseRequestHead } from '../src/http/h1';
 
 function parsed(fields: string): HeaderList {
@@ -90,4 +90,27 @@ test('removeAt and setValueAt check bounds', () => {
   const h = parsed('');
   assert.throws(() => h.removeAt(5), RangeError);
   assert.throws(() => h.setValueAt(-1, 'x'), RangeError);
+});
+
+test('valueElementEnd: the next comma (or semicolon) outside quoted-strings, with or without quotes in the value', () => {
+  // The reference: HAProxy's http_find_hdr_value_end() / http_find_cookie_value_end() loop.
+  const ref = (v: string, p: number, e: number, semi: boolean): number => {
+    let quoted = false, qdpair = false;
+    for (; p < e; p++) {
+      const c = v[p];
+      if (qdpair) qdpair = false;
+      else if (quoted) { if (c === '\\') qdpair = true; else if (c === '"') quoted = false; }
+      else if (c === '"') quoted = true;
+      else if (c === ',' || (semi && c === ';')) return p;
+    }
+    return e;
+  };
+  const values = ['a, b', 'abc', '', ',', 'abcde,', 'abcd;e,', 'a;b,c', 'a,b;c', '"a,b", c', 'x, "a\\",b" ,d', 'k=v; q="1;2", z', 'a, b"c', 'no quote here; x'];
+  for (const v of values) {
+    for (let p = 0; p <= v.length; p++) {
+      for (const e of [v.length, Math.max(p, v.length - 2)]) {
+        for (const semi of [false, true]) assert.equal(valueElementEnd(v, p, e, semi), ref(v, p, e, semi), `${JSON.stringify(v)} p=${p} e=${e} semi=${semi}`);
+      }
+    }
+  }
 });

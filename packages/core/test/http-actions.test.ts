@@ -36,7 +36,8 @@ interface Compiled {
   proxy: ProxyConfig;
 }
 
-function compile(set: RuleSetName, lines: string[][], files: Record<string, string> = {}, cfg?: (p: ProxyConfig) => void): Compiled {
+function compile(set: RuleSetName, lines: string[][], files: Record<string, string> = {}, cfg?: (p: ProxyConfig) => void,
+  httpErrors?: Record<string, Record<number, string>>): Compiled {
   const p = newProxyConfig('fe', 't', 1);
   p.mode = 'http';
   p.cap = { fe: true, be: true };
@@ -44,7 +45,7 @@ function compile(set: RuleSetName, lines: string[][], files: Record<string, stri
   lines.forEach((words, i) => p.rules.push({ file: 't', line: i + 1, set, words, aclCount: 0, origin: '' }));
   const errors: string[] = [];
   const warnings: string[] = [];
-  const rules = compileProxyRules(p, { proxies: [p], file: (path) => files[path] }, {
+  const rules = compileProxyRules(p, { proxies: [p], file: (path) => files[path], httpErrors }, {
     error: (_f, _l, _k, m) => errors.push(m),
     warn: (_f, _l, _k, m) => warnings.push(m),
   });
@@ -252,7 +253,26 @@ test('reply argument errors (haproxy messages)', () => {
   ];
   for (const [words, msg] of cases) assert.equal(parseError('http-request', words, files), `'http-request ${words[0]}' : ${msg}`, words.join(' '));
   assert.match(parseError('http-request', ['return', 'errorfile', '/bad.http'], files)!, /'\/bad\.http': unable to parse headers/);
-  assert.match(parseError('http-request', ['return', 'errorfiles', 'site'])!, /in a rule's reply is not supported by Switchyard yet/);
+  assert.equal(parseError('http-request', ['return', 'errorfiles', 'site']), "'http-request return' : unknown http-errors section 'site' referenced by an http reply");
+  assert.equal(parseError('http-request', ['return', 'status', '418', 'errorfiles', 'site']), "'http-request return' : status code '418' not handled by default with 'errorfiles' argument.");
+});
+
+test('errorfiles <name> in a reply: the section\'s page for the status, else no payload (haproxy bytes)', () => {
+  const page = 'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 9\r\nx-from: section\r\n\r\nsection!\n';
+  const sections = { site: { 403: page } };
+  let c = compile('http-request', [['deny', 'status', '403', 'errorfiles', 'site', 'hdr', 'x-ignored', 'foo']], {}, undefined, sections);
+  assert.deepEqual(c.errors, []);
+  assert.deepEqual(c.warnings, ['hdr parameters ignored by the http reply when used with an errorfile.']);
+  let h = host(GET);
+  assert.equal(c.run(h), ACT_DENY);
+  assert.equal(wire(h), page);
+  // haproxy 2.6.12: warning "status '404' referenced by an http reply not
+  // declared in http-errors section 'site'", then this exact reply.
+  c = compile('http-request', [['return', 'status', '404', 'errorfiles', 'site']], {}, undefined, sections);
+  assert.deepEqual(c.warnings, ["status '404' referenced by an http reply not declared in http-errors section 'site'."]);
+  h = host(GET);
+  assert.equal(c.run(h), ACT_DONE);
+  assert.equal(wire(h), 'HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
 });
 
 test('reply warnings: ignored content-type and hdr (haproxy texts)', () => {
@@ -477,6 +497,11 @@ test('replace-header rewrites whole values, replace-value each element (haproxy 
   h = host('GET / HTTP/1.1\r\nHost: h\r\nX-A: a,,a,\r\n\r\n');
   rule('http-request', ['replace-value', 'X-A', '^a$', 'Z']).run(h);
   assert.equal(h.httpReq!.headers.get('x-a'), 'Z,,Z,');
+  // A leading empty element, and a value where nothing matches (left as it is).
+  h = host('GET / HTTP/1.1\r\nHost: h\r\nX-A: ,a\r\nX-B: b, c\r\n\r\n');
+  rule('http-request', ['replace-value', 'X-A', '^$', 'E']).run(h);
+  rule('http-request', ['replace-value', 'X-B', '^z$', 'E']).run(h);
+  assert.deepEqual([h.httpReq!.headers.get('x-a'), h.httpReq!.headers.get('x-b'), h.httpReq!.headers.valueStart(2) >= 0], ['E,a', 'b, c', true]);
   // \xHH and a trailing backslash (which fails the rewrite).
   h = host('GET / HTTP/1.1\r\nHost: h\r\nX-A: v\r\n\r\n');
   rule('http-request', ['replace-header', 'X-A', '(v)', '\\x41\\1\\\\']).run(h);

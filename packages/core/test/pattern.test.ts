@@ -483,3 +483,41 @@ test('unknown method name', () => {
   const r = compilePatterns('nope' as MatchMethod, [], { ignoreCase: false });
   assert.equal(r, `unknown matching method 'nope'`);
 });
+
+test('small sets: match() compares directly and agrees with the indexed lookup() and with large sets', () => {
+  // A str set of at most 8 patterns answers match() by direct comparison,
+  // dom and dir by a substring prefilter, meth without the method table;
+  // lookup() and a set padded past 8 patterns take the indexed path. All
+  // three must agree on every sample (beg and end are there as a check of
+  // the match()/lookup() pair only).
+  const pad = (pats: string[]): string[] => [...pats, ...Array.from({ length: 9 }, (_, i) => `zz-pad-${i}-never`)];
+  const cases: Array<[MatchMethod, string[]]> = [
+    ['str', ['localhost', '127.0.0.1', 'Example.com', 'www.example.com', '']],
+    ['beg', ['/api/', '/v1/', '/V2/', '/', '']],
+    ['beg', ['/admin', '/wp-admin', '/phpmyadmin']],
+    ['end', ['.css', '.JS', '.png', 'x', '.txt']],
+    ['dom', ['example.com', 'Example.org', '.com.']],
+    ['dir', ['upload', 'Uploads', '/a/b/']],
+    ['meth', ['GET', 'HEAD']],
+    ['meth', ['GET', 'PURGE', 'purge']],
+  ];
+  const samples = [
+    '', '/', 'localhost', 'LOCALHOST', '127.0.0.1', 'example.com', 'EXAMPLE.COM', 'www.example.com', 'www.example.com.',
+    '/api/', '/API/x', '/v1', '/v2/x', '/V2/X', '/admin', '/Admin/x', '/wp-admin/', '/small.txt', '/a.CSS', 'x.js',
+    'a.JS', 'x', 'a.example.org', 'a.EXAMPLE.ORG:80', 'foo.com.bar', '/upload/a', '/x/uploads', '/x/UPLOADS?', '/a/b',
+    'GET', 'get', 'HEAD', 'PURGE', 'purge', 'Purge', 'POST', 'z\xe9\xc9',
+  ];
+  for (const [method, pats] of cases) {
+    for (const icase of [false, true]) {
+      const small = compile(method, pats, { ignoreCase: icase });
+      const large = compile(method, pad(pats), { ignoreCase: icase });
+      for (const s of samples) {
+        const smp = (): Sample => (method === 'meth' ? (() => { const x = new Sample(); x.setMeth(s); return x; })() : str(s));
+        const what = `${method}${icase ? ' -i' : ''} ${JSON.stringify(pats)} on ${JSON.stringify(s)}`;
+        const m = small.match(smp());
+        assert.equal(m, small.lookup(smp()) >= 0, `match/lookup: ${what}`);
+        assert.equal(m, large.match(smp()), `small/large: ${what}`);
+      }
+    }
+  }
+});

@@ -17,7 +17,7 @@ import { compileHttpLimits } from '../http/tune-keywords';
 import { finalizeBindSsl } from '../tls/bind-ssl';
 import { finalizeServerSsl } from '../tls/server-ssl';
 import { finalizeRules } from '../rules/keywords';
-import { finalizeHttpErrors } from '../http/http-errors';
+import { finalizeHttpErrors, httpErrorPages } from '../http/http-errors';
 import { finalizeUserlists } from '../http/userlist';
 import { finalizeCookies } from '../http/cookie-persist';
 import { patternFileReader } from '../rules/keywords';
@@ -78,7 +78,7 @@ export async function compileConfig(state: ParseState, files: string[]): Promise
   const patternFiles = finalizeRules(state);
 
   if (diag.hasErrors) return undefined;
-  return { files, global: g, proxies, listeners, patternFiles, userlists };
+  return { files, global: g, proxies, listeners, patternFiles, userlists, httpErrors: httpErrorPages(state) };
 }
 
 /** HAProxy's warning for a proxy that would wait forever on an idle peer. */

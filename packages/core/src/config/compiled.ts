@@ -214,6 +214,13 @@ export interface ProxyConfig extends SourceRef {
    * (http/errors.ts), as latin1 strings; '' = send nothing (/dev/null).
    */
   errorFiles: Record<number, string>;
+  /**
+   * `http-error status <code>` pages built per request (lf-string, lf-file,
+   * hdr values with %-variables), by status, as written (http/http-errors.ts;
+   * compiled with the proxy's rules). A status is in errorFiles or here,
+   * never both: the last keyword for a status wins. Absent when none.
+   */
+  errorReplies?: Record<number, ErrorReplySource>;
   /** `option forwardfor` (http/forwarding.ts), null when not set. */
   forwardFor: ForwardHeaderConfig | null;
   /** `option originalto` (http/forwarding.ts), null when not set. */
@@ -267,6 +274,17 @@ export interface PersistRuleSource extends SourceRef {
   cond: string[];
   /** `acl` lines of the section declared before this rule. */
   aclCount: number;
+}
+
+/** An `http-error` page rendered per request, as written (http/http-errors.ts). */
+export interface ErrorReplySource extends SourceRef {
+  status: number;
+  contentType: string | null;
+  /** The body: a log-format when `lf`, else literal text; null: none. */
+  body: string | null;
+  lf: boolean;
+  /** `hdr <name> <fmt>` pairs, in order. */
+  headers: Array<[string, string]>;
 }
 
 /** One `acl` line as written (rules/acl.ts compiles it). */
@@ -435,6 +453,8 @@ export interface CompiledConfig {
   userlists: Record<string, UserlistConfig>;
   /** Map and ACL pattern files the rules read (`-f`, map converters), by path as written, read by the master. */
   patternFiles: Record<string, string>;
+  /** `http-errors` sections (http/http-errors.ts): name → status → page as in errorFiles; for `errorfiles <name>` in rule replies. */
+  httpErrors?: Record<string, Record<number, string>>;
 }
 
 export function listenAddressKey(a: ListenAddress): string {

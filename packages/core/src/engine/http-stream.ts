@@ -53,12 +53,12 @@ import {
 } from '../http/h1';
 import { ChunkedDecoder } from '../http/chunked';
 import type { HeaderList } from '../http/headers';
-import { earlyErrorResponse, errorReplyFor } from '../http/errors';
+import { earlyErrorResponse } from '../http/errors';
 import type { LogRecord } from '../log/log-format';
 import { RequestExtras, analyseRequest, analyseResponse, restrictRequest, finishRequest, monitorReply, logExtras, REQ_MONITOR } from '../http/analysers';
 import { runRules, pickBackend, pickUseServer, yieldAt, ACT_WAIT_BODY, ACT_CONTINUE, ACT_STOP, ACT_DENY, ACT_TARPIT, ACT_DONE, ACT_ABORT, type RuleHost, type Rule } from '../rules/rule-set';
 import type { VarScopes, TlsView, Sample } from '../rules/sample';
-import { buildReply, type HttpReplySpec } from '../http/reply';
+import { buildReply, errorReplyOf, type HttpReplySpec } from '../http/reply';
 import { acceptSession } from './conn-rules';
 import { countStatus } from '../stats/counters';
 import { leaveQueue, takeOrQueue, SLOT_TAKEN, SLOT_QUEUE_FULL, type WaitQueue } from '../backend/queue';
@@ -644,7 +644,7 @@ export class HttpStream implements RuleHost {
    */
   private ruleReply(spec: HttpReplySpec, be: ProxyRuntime | null): void {
     const h = this.req!;
-    const r = buildReply(spec, this.fe.cfg, be !== null ? be.cfg : null);
+    const r = buildReply(spec, this.fe.cfg, be !== null ? be.cfg : null, this);
     this.status = spec.status;
     this.setTerm(spec.term1, 'R');
     if (h.bodyKind !== BODY_NONE || this.cbuf !== null || r.mustClose) this.keepAlive = false;
@@ -691,7 +691,7 @@ export class HttpStream implements RuleHost {
     // The server's response is dropped with its connection.
     this.resp = null;
     this.closeServer();
-    const r = buildReply(spec, this.fe.cfg, be.cfg);
+    const r = buildReply(spec, this.fe.cfg, be.cfg, this);
     this.status = spec.status;
     this.setTerm(spec.term1, 'H');
     if (r.mustClose || !this.reqDone) this.keepAlive = false;
@@ -729,7 +729,7 @@ export class HttpStream implements RuleHost {
     this.closeServer();
     this.status = 500;
     this.setTerm('I', 'H');
-    const r = errorReplyFor(this.fe.cfg, this.be?.cfg ?? null, 500)!;
+    const r = errorReplyOf(this, this.fe.cfg, this.be?.cfg ?? null, 500)!;
     this.keepAlive = false;
     this.respStarted = true;
     this.sendClient(r.close);
@@ -740,9 +740,12 @@ export class HttpStream implements RuleHost {
   /**
    * A page we generated (error, deny, return, redirect) through the
    * http-after-response rules: parsed, rewritten, serialised again. The
-   * page as is when there are no such rules.
+   * page as is when there are no such rules. The answer to a HEAD request
+   * has no body (RFC 9110 §9.3.2; HAProxy's H1 mux drops it): a keep-alive
+   * client would read it as the start of the next response.
    */
   private afterGenerated(page: Buffer): Buffer {
+    if (page.length !== 0 && this.req !== null && this.req.methodCode === METH_HEAD) page = headOnly(page);
     if (page.length === 0 || !this.hasAfterRules()) return page;
     const r = parseResponseHead(page, this.req !== null ? this.req.methodCode : METH_GET, this.engine.h1Limits);
     if (r.state !== 'done') return page;
@@ -757,7 +760,7 @@ export class HttpStream implements RuleHost {
       if ((v === ACT_CONTINUE || v === ACT_STOP) && fr !== null && fr.httpAfterRes.length > 0) v = runRules(fr.httpAfterRes, this, true);
       if (v !== ACT_CONTINUE && v !== ACT_STOP) {
         this.status = 500;
-        return errorReplyFor(this.fe.cfg, this.be?.cfg ?? null, 500)!.close;
+        return errorReplyOf(this, this.fe.cfg, this.be?.cfg ?? null, 500)!.close;
       }
       if (h.status !== saveStatus) this.status = h.status;
       // The page's own `connection` field (the close / HTTP/1.0 keep-alive forms) stays last.
@@ -1765,7 +1768,7 @@ export class HttpStream implements RuleHost {
     this.setTerm(t1, t2);
     this.status = status;
     if (this.respStarted) return this.close();
-    const r = errorReplyFor(this.fe.cfg, this.be?.cfg ?? null, status);
+    const r = errorReplyOf(this, this.fe.cfg, this.be?.cfg ?? null, status);
     this.closeServer();
     // A whole request from a keep-alive client: the page goes out in its
     // keep-alive form and the next request is awaited, as HAProxy does.
@@ -1897,15 +1900,21 @@ function releaseWriteReq(req: WriteReq): void {
 
 /* ---------------- serialisation ---------------- */
 
-/** Hop-by-hop fields (RFC 9110 §7.6.1) and the ones Connection names; framing fields are kept. */
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1) and the ones Connection names;
+ * framing fields are kept. Each field's name length picks the names it can
+ * be (te 2, upgrade 7, connection/keep-alive 10, proxy-connection 16):
+ * most fields are compared with none.
+ */
 function stripHopByHop(list: HeaderList, tokens: string[] | null, keepUpgrade: boolean): void {
   for (let i = list.count - 1; i >= 0; i--) {
-    if (list.nameIs(i, 'upgrade')) {
+    const len = list.nameLength(i);
+    if (len === 7 && list.nameIs(i, 'upgrade')) {
       if (!keepUpgrade) list.removeAt(i);
       continue;
     }
-    if (list.nameIs(i, 'connection') || list.nameIs(i, 'keep-alive') || list.nameIs(i, 'proxy-connection') ||
-      list.nameIs(i, 'te')) {
+    if ((len === 10 && (list.nameIs(i, 'connection') || list.nameIs(i, 'keep-alive'))) ||
+      (len === 16 && list.nameIs(i, 'proxy-connection')) || (len === 2 && list.nameIs(i, 'te'))) {
       list.removeAt(i);
       continue;
     }
@@ -1924,7 +1933,7 @@ function stripHopByHop(list: HeaderList, tokens: string[] | null, keepUpgrade: b
  * Start line, the fields minus hop-by-hop ones (Upgrade kept for an
  * upgrade), `connection: <conn>` when given, empty line.
  */
-function serializeHead(startLine: string, h: MessageHead, conn: string | null, keepUpgrade: boolean): Buffer {
+export function serializeHead(startLine: string, h: MessageHead, conn: string | null, keepUpgrade: boolean): Buffer {
   const list = h.headers;
   stripHopByHop(list, h.connectionTokens, keepUpgrade);
   let len = startLine.length + 2 + list.byteLength() + 2;
@@ -1990,6 +1999,14 @@ function idempotent(m: number): boolean {
 function headRewritten(h: RequestHead): boolean {
   return (h as { rewritten?: boolean }).rewritten === true;
 }
+
+/** A generated page without its body (the head, up to its empty line). */
+function headOnly(page: Buffer): Buffer {
+  const eoh = page.indexOf(CRLFCRLF);
+  return eoh < 0 || eoh + 4 === page.length ? page : page.subarray(0, eoh + 4);
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
 /** The status line as received, version included (HAProxy keeps the server's version). */
 function statusLine(h: ResponseHead): string {

@@ -262,7 +262,7 @@ export class ProxyRuntime {
 export function buildRuntime(cfg: CompiledConfig, states: ServerStateTable | undefined): ProxyRuntime[] {
   const backends = new Map<string, ProxyRuntime>();
   // Checked by the master at load: nothing can fail when compiling here.
-  const base: RuleCompileBase = { proxies: cfg.proxies, file: (path: string) => cfg.patternFiles[path], runtime: backends };
+  const base: RuleCompileBase = { proxies: cfg.proxies, file: (path: string) => cfg.patternFiles[path], runtime: backends, httpErrors: cfg.httpErrors };
   const proxies = cfg.proxies.map((p, i) => new ProxyRuntime(p, i, states?.[i], base));
   for (const p of proxies) if (p.cfg.cap.be) backends.set(p.cfg.name, p);
   for (const p of proxies) {
@@ -274,7 +274,7 @@ export function buildRuntime(cfg: CompiledConfig, states: ServerStateTable | und
   const quiet = { error(): void { /* validated by the master */ }, warn(): void { /* reported by the master */ } };
   for (const p of proxies) {
     const c = p.cfg;
-    if (c.acls.length + c.rules.length + c.useBackends.length + c.useServers.length === 0) continue;
+    if (c.acls.length + c.rules.length + c.useBackends.length + c.useServers.length === 0 && c.errorReplies === undefined) continue;
     p.rules = compileProxyRules(c, base, quiet);
   }
   for (const p of proxies) p.persist = buildPersist(p);

@@ -39,11 +39,11 @@ import {
   registerActions, ACT_CONTINUE, ACT_STOP, ACT_DONE, ACT_DENY, ACT_ERROR, ACT_TARPIT,
   type Action, type ActionEnv, type RuleHost, type RuleSetName,
 } from '../rules/rule-set';
-import { compileLogFormat, renderLogFormat, EMPTY_LOG_RECORD, type CompiledLogFormat } from '../log/log-format';
+import { RuleFormat, compileRuleFormat } from '../rules/rule-format';
 import { isValidHeaderName, isValidHeaderValue, valueElementEnd, FIELD_VALUE, type HeaderList } from './headers';
 import { TARGET_ABSOLUTE, TARGET_AUTHORITY, type MessageHead, type RequestHead } from './h1';
-import { validateErrorFile, errorReplyFor, ERROR_STATUSES, DEFAULT_BUFSIZE, type ErrorReply } from './errors';
-import type { HttpReplySpec } from './reply';
+import { validateErrorFile, ERROR_STATUSES, DEFAULT_BUFSIZE, type ErrorReply } from './errors';
+import { errorReplyOf, type HttpReplySpec } from './reply';
 import { compileRegex } from '../rules/pattern';
 import { parseNormalizer, normalizeTarget, uriPathStart, replacePath, replaceQuery } from './normalize-uri';
 
@@ -87,24 +87,11 @@ function frozen(spec: HttpReplySpec): HttpReplySpec {
   return Object.freeze(spec);
 }
 
-/** A log-format value of a rule, compiled once. */
-class Fmt {
-  /** The text, when the format holds neither variable nor sample. */
-  private readonly constant: string | null;
-  constructor(private readonly f: CompiledLogFormat) {
-    this.constant = f.needsRecord !== true && f.exprs === undefined ? renderLogFormat(f, EMPTY_LOG_RECORD) : null;
-  }
-
-  render(host: RuleHost): string {
-    if (this.constant !== null) return this.constant;
-    const f = this.f;
-    return renderLogFormat(f, f.needsRecord === true ? host.logRecord() : EMPTY_LOG_RECORD, host);
-  }
-}
+/** A rule's log-format value (rules/rule-format.ts). */
+type Fmt = RuleFormat;
 
 function compileFmt(text: string, env: ActionEnv): Fmt | string {
-  const r = compileLogFormat(text, { http: true, rule: true, env });
-  return r.ok ? new Fmt(r.fmt) : r.error;
+  return compileRuleFormat(text, env);
 }
 
 /** The action's words up to the first empty one (HAProxy's end of arguments). */
@@ -281,18 +268,26 @@ function replaceWhole(v: string, re: RegExp, tpl: string): string | null {
  */
 function replaceItems(v: string, re: RegExp, tpl: string): string | null {
   let out = '';
+  /** Where the text not copied to out yet starts: elements left as they are are copied in one piece. */
+  let kept = 0;
+  let changed = false;
   let p = 0;
   const n = v.length;
   for (;;) {
     const e = valueElementEnd(v, p, n);
-    const r = replaceWhole(v.slice(p, e), re, tpl);
+    const item = p === 0 && e === n ? v : v.slice(p, e);
+    const r = replaceWhole(item, re, tpl);
     if (r === null) return null;
-    out += r;
+    if (r !== item) {
+      out += v.slice(kept, p) + r;
+      kept = e;
+      changed = true;
+    }
     if (e >= n) break;
-    out += ',';
     p = e + 1;
   }
-  return out;
+  // Nothing replaced: the value itself (the caller then changes nothing).
+  return changed ? out + v.slice(kept) : v;
 }
 
 /* ---------------- allow ---------------- */
@@ -352,6 +347,7 @@ function parseReply(a: readonly string[], from: number, defStatus: number, env: 
   const r: ParsedReply = { status: defStatus, kind: K_EMPTY, page: null, ctype: null, body: null, bodyFmt: null, hdrs: [], next: from };
   let actArg = '';
   let lfText: string | null = null;
+  let errorfiles: string | null = null;
   let i = from;
   while (i < a.length) {
     const w = a[i];
@@ -373,7 +369,10 @@ function parseReply(a: readonly string[], from: number, defStatus: number, env: 
       const v = a[i + 1];
       switch (w) {
         case 'errorfiles':
-          return `'errorfiles ${v}' in a rule's reply is not supported by Switchyard yet (use 'errorfiles' or 'http-error' in the proxy, then 'default-errorfiles' here)`;
+          // Resolved below, once the status is known (http_check_http_reply()).
+          errorfiles = v;
+          r.kind = K_ERRMSG;
+          break;
         case 'errorfile': {
           const text = env.file(v);
           if (text === undefined) return `error opening file '${v}'`;
@@ -427,6 +426,18 @@ function parseReply(a: readonly string[], from: number, defStatus: number, env: 
       env.warn('hdr parameters ignored by the http reply when used with an errorfile.');
       r.hdrs = [];
     }
+    if (errorfiles !== null) {
+      // The section's page for the status; none: a reply without payload
+      // (HAProxy's HTTP_REPLY_INDIRECT to nothing: status line and
+      // content-length: 0, verified with 2.6.12).
+      const sec = env.httpErrors?.[errorfiles];
+      if (sec === undefined) return `unknown http-errors section '${errorfiles}' referenced by an http reply`;
+      const page = sec[r.status];
+      if (page === undefined) {
+        env.warn(`status '${r.status}' referenced by an http reply not declared in http-errors section '${errorfiles}'.`);
+        r.kind = K_EMPTY;
+      } else r.page = Buffer.from(page, 'latin1');
+    }
   } else if (r.kind === K_RAW) {
     const len = r.body!.length;
     if ((r.status === 204 || r.status === 304) && len > 0) return `No body expected for ${r.status} responses`;
@@ -471,10 +482,10 @@ class ReplyAction implements Action {
     const r = this.r;
     const headers: Array<[string, string]> = [];
     for (let i = 0; i < r.hdrs.length; i++) {
-      const v = r.hdrs[i].fmt.render(host);
+      const v = r.hdrs[i].fmt.fieldValue(host);
+      if (v === null) return ACT_ERROR;
       // http_reply_to_htx(): a header whose value is empty is not sent.
       if (v === '') continue;
-      if (!isValidHeaderValue(v)) return ACT_ERROR;
       headers.push([r.hdrs[i].name, v]);
     }
     let body = r.body;
@@ -673,7 +684,7 @@ class Auth implements Action {
   constructor(private readonly field: string) {}
 
   run(host: RuleHost): number {
-    const page = errorReplyFor(host.fe.cfg, host.be !== null ? host.be.cfg : null, 401);
+    const page = errorReplyOf(host, host.fe.cfg, host.be !== null ? host.be.cfg : null, 401);
     if (page === undefined) return ACT_ERROR;
     let spec = this.specs.get(page);
     if (spec === undefined) {
@@ -725,10 +736,10 @@ class SetHeader implements Action {
     const h = headOf(host, this.req);
     if (h === null) return ACT_CONTINUE;
     if (this.framing) return ACT_ERROR;
-    const v = this.fmt.render(host);
-    if (!isValidHeaderValue(v)) return ACT_ERROR;
-    // Name checked at load, value just above.
-    if (this.add) h.headers.addChecked(this.name, v);
+    const v = this.fmt.fieldValue(host);
+    if (v === null) return ACT_ERROR;
+    // Name checked at load, value by fieldValue().
+    if (this.add) h.headers.addChecked(this.name, v, this.lname);
     else h.headers.setChecked(this.name, this.lname, v);
     h.headersChanged();
     if (this.req && this.lname === 'host' && !hostToAuthority(h as RequestHead, v)) return ACT_ERROR;
@@ -829,7 +840,7 @@ class ReplaceHeader implements Action {
       if (nv === null) return ACT_ERROR;
       if (nv === v) continue;
       if (!isValidHeaderValue(nv) || isFraming(this.lname)) return ACT_ERROR;
-      list.setValueAt(i, nv);
+      list.setValueUnchecked(i, nv);
       changed = true;
       if (this.req && this.lname === 'host' && !hostToAuthority(h as RequestHead, nv)) return ACT_ERROR;
     }

@@ -45,6 +45,8 @@ registerKeywords([
       if (ctx.section === 'http-errors') return sectionErrorfile(ctx, code, r.bytes);
       const px = ctx.proxy!;
       (px.errorFiles ??= {})[code] = r.bytes.toString('latin1');
+      // A later page for the status replaces an http-error one built per request.
+      if (px.errorReplies !== undefined) delete px.errorReplies[code];
     },
   },
 ]);

@@ -182,18 +182,24 @@ function valueAt(list: HeaderList, lname: string, occ: number, split: boolean): 
  * without an occurrence; `lname` must be lower-case.
  */
 export function headerOccurrences(list: HeaderList, lname: string, split: boolean, out: string[] = []): string[] {
+  out.length = headerValuesInto(list, lname, split, out, 0);
+  return out;
+}
+
+/** headerOccurrences() into out[n...]: returns the new count (out is not truncated). */
+function headerValuesInto(list: HeaderList, lname: string, split: boolean, out: string[], n: number): number {
   for (let i = 0; i < list.count; i++) {
     if (lname.length !== 0 && !list.nameIs(i, lname)) continue;
     const v = list.value(i);
-    if (!split) { whole(v); out.push(sub(v, elS, elE)); continue; }
+    if (!split) { whole(v); out[n++] = sub(v, elS, elE); continue; }
     let r = element(v, 0);
-    out.push(sub(v, elS, elE));
+    out[n++] = sub(v, elS, elE);
     while (r < v.length) {
       r = element(v, r + 1);
-      out.push(sub(v, elS, elE));
+      out[n++] = sub(v, elS, elE);
     }
   }
-  return out;
+  return n;
 }
 
 /** First element of the first Host field (base, base32: http_find_header(full=0)); sets atV/elS/elE. */
@@ -525,9 +531,16 @@ function cookieCount(list: HeaderList, hname: string, name: string, multi: boole
  * HAProxy's ACLs iterate over for cook()/scook()/req.cook()/res.cook().
  */
 export function cookieOccurrences(list: HeaderList, response: boolean, name: string): string[] {
+  const out: string[] = [];
+  out.length = cookieValuesInto(list, response, name, out);
+  return out;
+}
+
+/** cookieOccurrences() into out[0...]: returns the count (out is not truncated). */
+function cookieValuesInto(list: HeaderList, response: boolean, name: string, out: string[]): number {
   const hname = response ? 'set-cookie' : 'cookie';
   const nl = name.length;
-  const out: string[] = [];
+  let n = 0;
   for (let i = 0; i < list.count; i++) {
     if (!list.nameIs(i, hname)) continue;
     const v = list.value(i);
@@ -537,10 +550,10 @@ export function cookieOccurrences(list: HeaderList, response: boolean, name: str
       const s = elS, e = elE;
       if (e - s < nl + 1) continue;
       let p = s;
-      while ((p = extractCookie(v, p, e, name, !response)) >= 0) out.push(v.slice(ckS, ckE));
+      while ((p = extractCookie(v, p, e, name, !response)) >= 0) out[n++] = v.slice(ckS, ckE);
     } while (r < v.length);
   }
-  return out;
+  return n;
 }
 
 /* ---------------- URL parameters (http_find_next_url_param) ---------------- */
@@ -841,29 +854,24 @@ const chnHdrs = (ctx: SampleContext): HeaderList | undefined => responseSide(ctx
 /** The request and response header families, built from one description each. */
 /**
  * ACL iteration of hdr()/fhdr() (HAProxy iterates when no occurrence is
- * given, or 0): every element (split) or field value; null otherwise.
+ * given, or 0): every element (split) or field value into out, their
+ * count; -1 with an occurrence (the ACL then uses fetch()).
  */
-function hdrAll(list: HeaderList | null | undefined, args: readonly ArgValue[], split: boolean): readonly string[] | null {
-  if (occurrence(args) !== 0) return null;
-  if (list == null) return NO_VALUES;
-  // The ACL reads the values before it asks again: one array for all calls.
-  scratchValues.length = 0;
-  return headerOccurrences(list, headerName(args) ?? '', split, scratchValues);
+function hdrAll(list: HeaderList | null | undefined, args: readonly ArgValue[], split: boolean, out: string[]): number {
+  if (occurrence(args) !== 0) return -1;
+  if (list == null) return 0;
+  return headerValuesInto(list, headerName(args) ?? '', split, out, 0);
 }
-
-const scratchValues: string[] = [];
-
-const NO_VALUES: readonly string[] = Object.freeze([]);
 
 function headerFetches(prefix: 'req.' | 'res.', list: (ctx: SampleContext) => HeaderList | undefined, use: number): FetchDef[] {
   return [
     {
       name: prefix + 'hdr', args: NAME_OCC, out: T_STR, use, check: checkHdr,
-      fetch: (smp, ctx, args) => hdrFetch(smp, list(ctx), args, true), all: (ctx, args) => hdrAll(list(ctx), args, true),
+      fetch: (smp, ctx, args) => hdrFetch(smp, list(ctx), args, true), all: (ctx, args, out) => hdrAll(list(ctx), args, true, out),
     },
     {
       name: prefix + 'fhdr', args: NAME_OCC, out: T_STR, use, check: checkHdr,
-      fetch: (smp, ctx, args) => hdrFetch(smp, list(ctx), args, false), all: (ctx, args) => hdrAll(list(ctx), args, false),
+      fetch: (smp, ctx, args) => hdrFetch(smp, list(ctx), args, false), all: (ctx, args, out) => hdrAll(list(ctx), args, false, out),
     },
     { name: prefix + 'hdr_cnt', args: OPT_STR, out: T_SINT, use, check: checkHdrName, fetch: (smp, ctx, args) => hdrCntFetch(smp, list(ctx), args, true) },
     { name: prefix + 'fhdr_cnt', args: OPT_STR, out: T_SINT, use, check: checkHdrName, fetch: (smp, ctx, args) => hdrCntFetch(smp, list(ctx), args, false) },
@@ -882,7 +890,7 @@ function cookieFetches(names: readonly [string, string, string], list: (ctx: Sam
     {
       name: names[0], args: OPT_STR, out: T_STR, use, fetch: (smp, ctx, args) => cookFetch(smp, list(ctx), args, response, !response),
       // ACLs try every cookie of that name (every cookie when none is named).
-      all: (ctx, args) => { const l = list(ctx); const a = args[0]; return l == null ? NO_VALUES : cookieOccurrences(l, response, typeof a === 'string' ? a : ''); },
+      all: (ctx, args, out) => { const l = list(ctx); const a = args[0]; return l == null ? 0 : cookieValuesInto(l, response, typeof a === 'string' ? a : '', out); },
     },
     { name: names[1], args: OPT_STR, out: T_SINT, use, fetch: (smp, ctx, args) => cookCntFetch(smp, list(ctx), args, response, !response) },
     { name: names[2], args: OPT_STR, out: T_SINT, use, fetch: (smp, ctx, args) => cookValFetch(smp, list(ctx), args, response, !response) },
@@ -896,12 +904,12 @@ registerFetches([
   { name: 'hdr_cnt', args: OPT_STR, out: T_SINT, use: HRQHV, check: checkHdrName, fetch: (smp, ctx, args) => hdrCntFetch(smp, reqHdrs(ctx), args, true) },
   { name: 'hdr_val', args: NAME_OCC, out: T_SINT, use: HRQHV, check: checkHdr, fetch: (smp, ctx, args) => hdrValFetch(smp, reqHdrs(ctx), args) },
   { name: 'hdr_ip', args: NAME_OCC, out: T_IPV4, use: HRQHV, check: checkHdr, fetch: (smp, ctx, args) => hdrIpFetch(smp, reqHdrs(ctx), args) },
-  { name: 'shdr', args: NAME_OCC, out: T_STR, use: HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrFetch(smp, resHdrs(ctx), args, true), all: (ctx, args) => hdrAll(resHdrs(ctx), args, true) },
+  { name: 'shdr', args: NAME_OCC, out: T_STR, use: HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrFetch(smp, resHdrs(ctx), args, true), all: (ctx, args, out) => hdrAll(resHdrs(ctx), args, true, out) },
   { name: 'shdr_cnt', args: OPT_STR, out: T_SINT, use: HRSHV, check: checkHdrName, fetch: (smp, ctx, args) => hdrCntFetch(smp, resHdrs(ctx), args, true) },
   { name: 'shdr_val', args: NAME_OCC, out: T_SINT, use: HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrValFetch(smp, resHdrs(ctx), args) },
   { name: 'shdr_ip', args: NAME_OCC, out: T_IPV4, use: HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrIpFetch(smp, resHdrs(ctx), args) },
   // hdr(): request headers in request rules, response headers in response rules
-  { name: 'hdr', args: NAME_OCC, out: T_STR, use: HRQHV | HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrFetch(smp, chnHdrs(ctx), args, true), all: (ctx, args) => hdrAll(chnHdrs(ctx), args, true) },
+  { name: 'hdr', args: NAME_OCC, out: T_STR, use: HRQHV | HRSHV, check: checkHdr, fetch: (smp, ctx, args) => hdrFetch(smp, chnHdrs(ctx), args, true), all: (ctx, args, out) => hdrAll(chnHdrs(ctx), args, true, out) },
 
   ...cookieFetches(['req.cook', 'req.cook_cnt', 'req.cook_val'], reqHdrs, false, HRQHV),
   ...cookieFetches(['cook', 'cook_cnt', 'cook_val'], reqHdrs, false, HRQHV),

@@ -92,6 +92,18 @@ function lower(s: string): string {
  * `e`; with `semicolon`, a ';' ends it too (http_find_cookie_value_end()).
  */
 export function valueElementEnd(v: string, p: number, e: number, semicolon = false): number {
+  // Most values hold no quoted-string: then the element ends at the next
+  // separator, which a native search finds faster than the loop below.
+  const q = v.indexOf('"', p);
+  if (q < 0 || q >= e) {
+    let c = v.indexOf(',', p);
+    if (c < 0 || c > e) c = e;
+    if (semicolon) {
+      const sc = v.indexOf(';', p);
+      if (sc >= 0 && sc < c) c = sc;
+    }
+    return c;
+  }
   let quoted = false;
   let qdpair = false;
   for (; p < e; p++) {
@@ -111,8 +123,13 @@ export class HeaderList {
   src: Buffer | null;
   /** 4 per field: name start, name end, value start, value end; -1 = string-held. */
   private offs: number[];
-  /** Decoded / rule-set names and values, created on first use. */
+  /**
+   * Per field, created on first use: the name and value as strings (decoded
+   * and cached, or set by a rule), and the lower-case name of a field whose
+   * name is string-held (what nameIs() compares, without decoding anything).
+   */
   private names: (string | undefined)[] | null = null;
+  private lnames: (string | undefined)[] | null = null;
   private values: (string | undefined)[] | null = null;
   private n = 0;
 
@@ -130,16 +147,22 @@ export class HeaderList {
     this.offs.push(ns, ne, vs, ve);
     if (this.names !== null) {
       this.names.push(undefined);
-      this.values!.push(undefined);
+      this.lnames!.push(undefined);
     }
+    if (this.values !== null) this.values.push(undefined);
     this.n++;
   }
 
-  private strs(): void {
+  /* Names and values get their per-field arrays separately: reading a value needs no name array. */
+  private nameStrs(): void {
     if (this.names === null) {
-      this.names = new Array(this.n).fill(undefined);
-      this.values = new Array(this.n).fill(undefined);
+      this.names = unset(this.n);
+      this.lnames = unset(this.n);
     }
+  }
+
+  private valueStrs(): void {
+    if (this.values === null) this.values = unset(this.n);
   }
 
   /** Offsets of field i's value in src, -1 when the value is string-held. */
@@ -155,7 +178,7 @@ export class HeaderList {
     if (names !== null) {
       const s = names[i];
       if (s !== undefined) return s;
-    } else this.strs();
+    } else this.nameStrs();
     const o = i * 4;
     const s = latin1(this.src!, this.offs[o], this.offs[o + 1]);
     this.names![i] = s;
@@ -167,28 +190,20 @@ export class HeaderList {
     if (values !== null) {
       const s = values[i];
       if (s !== undefined) return s;
-    } else this.strs();
+    } else this.valueStrs();
     const o = i * 4;
     const s = latin1(this.src!, this.offs[o + 2], this.offs[o + 3]);
     this.values![i] = s;
     return s;
   }
 
-  /** Is field i named `lname` (lower-case)? Compares bytes, decodes nothing. */
+  /** Is field i named `lname` (lower-case)? Compares bytes (or the stored lower-case name), decodes nothing. */
   nameIs(i: number, lname: string): boolean {
     const o = i * 4;
-    const ns = this.offs[o];
-    if (ns < 0 || (this.names !== null && this.names[i] !== undefined)) {
-      const s = this.name(i);
-      if (s.length !== lname.length) return false;
-      for (let k = 0; k < s.length; k++) {
-        let c = s.charCodeAt(k);
-        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-        if (c !== lname.charCodeAt(k)) return false;
-      }
-      return true;
-    }
-    const ne = this.offs[o + 1];
+    const offs = this.offs;
+    const ns = offs[o];
+    if (ns < 0) return this.lnames![i] === lname;
+    const ne = offs[o + 1];
     if (ne - ns !== lname.length) return false;
     const b = this.src!;
     for (let k = 0; k < lname.length; k++) {
@@ -197,6 +212,13 @@ export class HeaderList {
       if (c !== lname.charCodeAt(k)) return false;
     }
     return true;
+  }
+
+  /** Length of field i's name (what nameIs() compares first). */
+  nameLength(i: number): number {
+    const o = i * 4;
+    const ns = this.offs[o];
+    return ns >= 0 ? this.offs[o + 1] - ns : this.lnames![i]!.length;
   }
 
   /** Index of the first field named `name` (any case) at or after `from`, or -1. */
@@ -227,29 +249,28 @@ export class HeaderList {
   add(name: string, value: string): void {
     checkName(name);
     checkValue(value);
-    this.strs();
-    this.offs.push(-1, -1, -1, -1);
-    this.names!.push(name);
-    this.values!.push(value);
-    this.n++;
+    this.addChecked(name, value);
   }
 
   /** Remove every `name` field, then append one (HAProxy set-header semantics). */
   set(name: string, value: string): void {
     checkName(name);
     checkValue(value);
-    this.delete(name);
-    this.add(name, value);
+    const l = lower(name);
+    this.setChecked(name, l, value);
   }
 
   /**
    * add() for a name and value already checked by the caller (a rule
-   * checks its name at load and its value once rendered).
+   * checks its name at load and its value once rendered); `lname`, the
+   * name in lower case, when the caller has it.
    */
-  addChecked(name: string, value: string): void {
-    this.strs();
+  addChecked(name: string, value: string, lname: string = lower(name)): void {
+    this.nameStrs();
+    this.valueStrs();
     this.offs.push(-1, -1, -1, -1);
     this.names!.push(name);
+    this.lnames!.push(lname);
     this.values!.push(value);
     this.n++;
   }
@@ -257,7 +278,7 @@ export class HeaderList {
   /** set() for a checked name (`lname` its lower-case form) and value. */
   setChecked(name: string, lname: string, value: string): void {
     for (let i = this.n - 1; i >= 0; i--) if (this.nameIs(i, lname)) this.removeAt(i);
-    this.addChecked(name, value);
+    this.addChecked(name, value, lname);
   }
 
   /** Replace the value of field i, keeping its name and position. */
@@ -269,8 +290,8 @@ export class HeaderList {
   /** Parser-internal: value known to be clean (e.g. a normalised number). */
   setValueUnchecked(i: number, value: string): void {
     if (i < 0 || i >= this.n) throw new RangeError('header index out of range');
-    this.strs();
-    this.name(i); // the name must survive without the value offsets
+    this.valueStrs();
+    // The name keeps its offsets (or its strings): only the value changes hands.
     const o = i * 4;
     this.offs[o + 2] = -1;
     this.offs[o + 3] = -1;
@@ -280,12 +301,24 @@ export class HeaderList {
   /** Remove field i. */
   removeAt(i: number): void {
     if (i < 0 || i >= this.n) throw new RangeError('header index out of range');
-    this.offs.splice(i * 4, 4);
-    if (this.names !== null) {
-      this.names.splice(i, 1);
-      this.values!.splice(i, 1);
+    const n = this.n - 1;
+    if (i === n) {
+      // The last field (set-header replacing what a rule added): no splice.
+      this.offs.length = n * 4;
+      if (this.names !== null) {
+        this.names.pop();
+        this.lnames!.pop();
+      }
+      if (this.values !== null) this.values.pop();
+    } else {
+      this.offs.splice(i * 4, 4);
+      if (this.names !== null) {
+        this.names.splice(i, 1);
+        this.lnames!.splice(i, 1);
+      }
+      if (this.values !== null) this.values.splice(i, 1);
     }
-    this.n--;
+    this.n = n;
   }
 
   /** Remove every field named `name`; returns how many went. */
@@ -358,6 +391,13 @@ export class HeaderList {
     this.writeTo(out, 0);
     return out;
   }
+}
+
+/** A packed array of n undefined slots (cheaper than new Array(n).fill() for a few fields). */
+function unset(n: number): (string | undefined)[] {
+  const a: (string | undefined)[] = [];
+  for (let i = 0; i < n; i++) a.push(undefined);
+  return a;
 }
 
 /**

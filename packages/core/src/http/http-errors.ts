@@ -5,22 +5,36 @@
  *     errorfile <code> <file>
  *   errorfiles <name> [<code> ...]   import a set's pages (all or some) into a proxy
  *   http-error status <code> [content-type <type>]
- *     [ default-errorfiles | errorfile <file> | errorfiles <name> | file <file> | string <str> ]
- *     [ hdr <name> <value> ]*        a page built from its parts
+ *     [ default-errorfiles | errorfile <file> | errorfiles <name> | file <file> |
+ *       string <str> | lf-file <file> | lf-string <fmt> ]
+ *     [ hdr <name> <fmt> ]*          a page built from its parts
  *
  * All of them end in the proxy's `errorFiles` (status → page), like
  * `errorfile`: in declaration order, a later one overriding an earlier one;
  * precedence between frontend, backend and defaults is errorReplyFor()'s.
- * Pages are complete and validated at load; the forms HAProxy renders per
- * request (lf-string, lf-file, hdr values with %-variables) are refused with
- * a clear error rather than sent wrong.
+ * Pages are complete and validated at load, except an `http-error` whose
+ * body (lf-string, lf-file) or a header value holds a log-format: that one
+ * goes to the proxy's `errorReplies` and is rendered for each response that
+ * uses the page (HAProxy's HTTP_REPLY_LOGFMT reply in proxy->replies[]):
+ * every error the proxy sends with that status, and rule replies with
+ * `default-errorfiles` or a deny without a payload (http/reply.ts). Its
+ * samples are compiled with the proxy's rules, for file:line errors.
+ *
+ * HAProxy writes these pages as http_reply_to_htx() builds them (checked
+ * with haproxy 2.6.12): `HTTP/1.1 <code> <http_get_reason()>`, the `hdr`
+ * fields in order (names lower-case, an empty value left out),
+ * content-length, content-type when there is a body, then the body.
  */
 import { registerKeywords, registerSection, PROXY_SECTIONS, type KeywordContext, type ParseState } from '../registry';
 import type { ProxyConfig } from '../config/compiled';
 import { readFileSync } from 'node:fs';
 import { validateErrorFile, loadErrorFile, ERROR_STATUSES } from './errors';
 import { isValidHeaderName, isValidHeaderValue } from './headers';
-import { reasonFor } from './reply';
+import { haproxyReason } from './actions';
+import { compileLogFormat } from '../log/log-format';
+import type { ErrorReplySource } from '../config/compiled';
+import { registerProxyCompiler } from '../rules/rule-set';
+import { compileErrorReplies } from './reply';
 
 interface HttpErrorsSection {
   name: string;
@@ -80,13 +94,29 @@ function pending(state: ParseState): PendingImport[] {
 function importPages(px: ProxyConfig, sec: HttpErrorsSection, codes: number[] | null): void {
   for (const k of Object.keys(sec.pages)) {
     const c = Number(k);
-    if (codes === null || codes.includes(c)) (px.errorFiles ??= {})[c] = sec.pages[c];
+    if (codes === null || codes.includes(c)) setPage(px, c, sec.pages[c]);
   }
 }
 
-function fileText(path: string): { ok: true; text: string } | { ok: false; reason: string } {
+/** The page for `code` becomes `page` ('' sends nothing), replacing a per-request one. */
+function setPage(px: ProxyConfig, code: number, page: string): void {
+  (px.errorFiles ??= {})[code] = page;
+  if (px.errorReplies !== undefined) delete px.errorReplies[code];
+}
+
+/** `http-errors` sections by name: status → page (CompiledConfig.httpErrors, `errorfiles <name>` in rule replies). */
+export function httpErrorPages(state: ParseState): Record<string, Record<number, string>> {
+  const out: Record<string, Record<number, string>> = {};
+  for (const [name, sec] of sections(state)) out[name] = sec.pages;
+  return out;
+}
+
+/** A body file (`file`, `lf-file`), at most one buffer (HAProxy: "exceeds the buffer size"). */
+function fileText(path: string, bufsize: number): { ok: true; text: string } | { ok: false; reason: string } {
   try {
-    return { ok: true, text: readFileSync(path, 'latin1') };
+    const text = readFileSync(path, 'latin1');
+    if (text.length > bufsize) return { ok: false, reason: `file '${path}' exceeds the buffer size (${text.length} > ${bufsize})` };
+    return { ok: true, text };
   } catch (e) {
     return { ok: false, reason: `error opening file '${path}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
   }
@@ -111,7 +141,7 @@ registerKeywords([
   },
   {
     name: 'http-error', sections: PROXY_SECTIONS,
-    usage: 'http-error status <code> [content-type <type>] [ default-errorfiles | errorfile <file> | errorfiles <name> | file <file> | string <str> ] [ hdr <name> <value> ]*',
+    usage: 'http-error status <code> [content-type <type>] [ default-errorfiles | errorfile <file> | errorfiles <name> | file <file> | string <str> | lf-file <file> | lf-string <fmt> ] [ hdr <name> <fmt> ]*',
     parse(ctx) {
       const a = ctx.args;
       if (a[0] !== 'status') return ctx.error(`expects 'status <code>' first`);
@@ -120,8 +150,11 @@ registerKeywords([
       let ctype: string | null = null;
       let payload: string | null = null;
       let body: string | null = null;
+      let lf = false;
       let page: string | null | undefined;
       const hdrs: Array<[string, string]> = [];
+      /** A header value or the body holds a log-format: the page is rendered per request. */
+      let dynamic = false;
       for (let i = 2; i < a.length;) {
         const w = a[i];
         if (w === 'content-type') {
@@ -130,22 +163,25 @@ registerKeywords([
         }
         if (w === 'hdr') {
           const n = a[i + 1], v = a[i + 2];
-          if (n === undefined || v === undefined) return ctx.error(`'hdr' expects <name> and <value> as arguments`);
-          if (!isValidHeaderName(n)) return ctx.error(`'hdr' : invalid header name '${n}'`);
-          if (v.includes('%')) return ctx.error(`'hdr ${n}' : log-format values in http-error are not supported by Switchyard yet (use a constant value)`);
-          if (!isValidHeaderValue(v)) return ctx.error(`'hdr ${n}' : invalid header value`);
+          if (n === undefined || v === undefined || n === '' || v === '') return ctx.error(`'hdr' expects <name> and <value> as arguments`);
           const ln = n.toLowerCase();
-          if (ln === 'content-length' || ln === 'transfer-encoding' || ln === 'content-type') ctx.warn(`header '${n}' always ignored by the http reply.`);
-          else hdrs.push([n, v]);
+          if (ln === 'content-length' || ln === 'transfer-encoding' || ln === 'content-type') {
+            ctx.warn(`header '${n}' always ignored by the http reply.`);
+            i += 3; continue;
+          }
+          if (!isValidHeaderName(n)) return ctx.error(`'hdr' : invalid header name '${n}'`);
+          const f = checkFormat(v, true);
+          if (f !== null) return ctx.error(`'hdr ${n}' : ${f}`);
+          if (v.includes('%')) dynamic = true;
+          hdrs.push([n, v]);
           i += 3; continue;
         }
-        if (w === 'lf-string' || w === 'lf-file') return ctx.error(`'${w}' in http-error is not supported by Switchyard yet (pages are built at load time)`);
-        if (w === 'default-errorfiles' || w === 'errorfile' || w === 'errorfiles' || w === 'file' || w === 'string') {
+        if (w === 'default-errorfiles' || w === 'errorfile' || w === 'errorfiles' || w === 'file' || w === 'string' || w === 'lf-file' || w === 'lf-string') {
           if (payload !== null) return ctx.error(`unexpected '${w}' argument, '${payload}' already defined`);
           payload = w;
           if (w === 'default-errorfiles') { page = null; i += 1; continue; }
           const v = a[i + 1];
-          if (v === undefined) return ctx.error(`'${w}' expects an argument`);
+          if (v === undefined || v === '') return ctx.error(`'${w}' expects an argument`);
           if (w === 'errorfile') {
             const r = loadErrorFile(v, ctx.state.global.bufsize);
             if (!r.ok) return ctx.error(r.reason);
@@ -156,35 +192,76 @@ registerKeywords([
             // Not in the section: the proxy's pages stay (HAProxy).
             if (sec.pages[code] === undefined) return;
             page = sec.pages[code];
-          } else if (w === 'file') {
-            const t = fileText(v);
+          } else if (w === 'file' || w === 'lf-file') {
+            const t = fileText(v, ctx.state.global.bufsize);
             if (!t.ok) return ctx.error(t.reason);
             body = t.text;
           } else {
             body = v;
+          }
+          if (w === 'lf-file' || w === 'lf-string') {
+            const f = checkFormat(body!);
+            if (f !== null) return ctx.error(`'${w}' : ${f}`);
+            lf = true;
           }
           i += 2; continue;
         }
         return ctx.error(`unknown argument '${w}'`);
       }
       const px = ctx.proxy!;
-      if (page === null) { if (px.errorFiles) delete px.errorFiles[code]; return; }
-      if (page === undefined) {
-        const b = body ?? '';
-        if (b.length > 0 && ctype === null) return ctx.error('a content type must be defined when non-empty payload is configured');
-        let text = `HTTP/1.1 ${code} ${reasonFor(code)}\r\n`;
-        if (b.length > 0) text += `content-type: ${ctype}\r\n`;
-        text += `content-length: ${b.length}\r\n`;
-        for (const [n, v] of hdrs) text += `${n}: ${v}\r\n`;
-        text += '\r\n' + b;
-        const v = validateErrorFile(Buffer.from(text, 'latin1'), ctx.state.global.bufsize);
-        if (!v.ok) return ctx.error(v.reason);
-        page = v.bytes.toString('latin1');
+      if (page === null) {
+        if (px.errorFiles) delete px.errorFiles[code];
+        if (px.errorReplies) delete px.errorReplies[code];
+        return;
       }
-      (px.errorFiles ??= {})[code] = page;
+      if (page !== undefined) {
+        // An errorfile: its own fields only (HAProxy ignores hdr and content-type then).
+        if (hdrs.length > 0) ctx.warn('hdr parameters ignored by the http reply when used with an errorfile.');
+        return setPage(px, code, page);
+      }
+      if (lf) {
+        if (ctype === null) return ctx.error('a content type must be defined with a log-format payload');
+        dynamic = true;
+      } else if ((body ?? '').length > 0 && ctype === null) {
+        return ctx.error('a content type must be defined when non-empty payload is configured');
+      }
+      if (dynamic) {
+        const src: ErrorReplySource = {
+          file: ctx.file, line: ctx.line, status: code, contentType: ctype, body: body !== null && body.length > 0 ? body : null, lf, headers: hdrs,
+        };
+        if (src.body === null) src.contentType = null;
+        (px.errorReplies ??= {})[code] = src;
+        if (px.errorFiles) delete px.errorFiles[code];
+        return;
+      }
+      const b = body ?? '';
+      let text = `HTTP/1.1 ${code} ${haproxyReason(code)}\r\n`;
+      for (const [n, v] of hdrs) text += `${n.toLowerCase()}: ${v}\r\n`;
+      text += `content-length: ${b.length}\r\n`;
+      if (b.length > 0) text += `content-type: ${ctype}\r\n`;
+      text += '\r\n' + b;
+      const v = validateErrorFile(Buffer.from(text, 'latin1'), ctx.state.global.bufsize);
+      if (!v.ok) return ctx.error(v.reason);
+      setPage(px, code, v.bytes.toString('latin1'));
     },
   },
 ]);
+
+/**
+ * A log-format's syntax, checked while parsing (`%[...]` samples are
+ * compiled later with the rules, when every proxy is known): an error text
+ * or null.
+ */
+function checkFormat(text: string, field = false): string | null {
+  const r = compileLogFormat(text, { http: true, rule: true, skipSamples: true });
+  if (!r.ok) return r.error;
+  // A header value's literal text must be a field value (samples are escaped when rendered).
+  if (field) for (const t of r.fmt.texts) if (!isValidHeaderValue(t)) return 'invalid header value';
+  return null;
+}
+
+// Per-request pages are compiled with the proxy's rules (samples need every proxy known).
+registerProxyCompiler(compileErrorReplies);
 
 /** After parsing: `errorfiles` naming a section declared later. */
 export function finalizeHttpErrors(state: ParseState): void {

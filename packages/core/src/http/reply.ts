@@ -6,8 +6,12 @@
  * request allows it, HAProxy's H1 serialisation: lower-case names,
  * content-length, `connection` last).
  */
-import type { ProxyConfig } from '../config/compiled';
-import { errorReplyFor, makeReply, type ErrorReply } from './errors';
+import type { ProxyConfig, ErrorReplySource } from '../config/compiled';
+import { errorReplyFor, defaultErrorReply, makeReply, type ErrorReply } from './errors';
+import { compileRuleFormat, type RuleFormat } from '../rules/rule-format';
+import type { RuleHost, RuleReport } from '../rules/rule-set';
+import { AT_HTTP_REQ, AT_HTTP_RES, type CompileEnv } from '../rules/sample';
+import { haproxyReason } from './actions';
 
 export interface HttpReplySpec {
   status: number;
@@ -51,11 +55,15 @@ export function reasonFor(status: number): string {
   return REASONS[status] ?? (status < 200 ? 'Informational' : status < 300 ? 'Success' : status < 400 ? 'Redirection' : status < 500 ? 'Client Error' : 'Server Error');
 }
 
-/** The bytes of a rule's reply, in the forms an error page has (errors.ts ErrorReply). */
-export function buildReply(spec: HttpReplySpec, fe: ProxyConfig, be: ProxyConfig | null): ErrorReply {
+/**
+ * The bytes of a rule's reply, in the forms an error page has (errors.ts
+ * ErrorReply). `host`: the stream, for a proxy page rendered per request
+ * (errorReplyOf()).
+ */
+export function buildReply(spec: HttpReplySpec, fe: ProxyConfig, be: ProxyConfig | null, host: RuleHost | null = null): ErrorReply {
   if (spec.errorfile) {
     if (spec.page) return makeReply(spec.page);
-    const r = errorReplyFor(fe, be, spec.status);
+    const r = errorReplyOf(host, fe, be, spec.status);
     if (r !== undefined) return r;
   }
   const body = spec.body;
@@ -68,4 +76,95 @@ export function buildReply(spec: HttpReplySpec, fe: ProxyConfig, be: ProxyConfig
   head += '\r\n';
   const h = Buffer.from(head, 'latin1');
   return makeReply(body === null || noBody ? h : Buffer.concat([h, body]));
+}
+
+/* ---------------- http-error pages rendered per request ---------------- */
+
+/** An `http-error` page with a log-format body or header values (ErrorReplySource), compiled. */
+class ErrorReplyTemplate {
+  constructor(
+    private readonly status: number,
+    private readonly contentType: string | null,
+    /** A log-format body, literal bytes, or none. */
+    private readonly body: RuleFormat | Buffer | null,
+    private readonly hdrs: ReadonlyArray<{ readonly name: string; readonly fmt: RuleFormat }>,
+  ) {}
+
+  /**
+   * The page for this request (http_reply_to_htx()): a header whose value
+   * comes out empty is left out, as is one whose value could not be a field
+   * value (a config text with CR/LF, a non-latin1 sample).
+   */
+  render(host: RuleHost): ErrorReply {
+    const headers: Array<[string, string]> = [];
+    for (let i = 0; i < this.hdrs.length; i++) {
+      const v = this.hdrs[i].fmt.fieldValue(host);
+      if (v !== null && v !== '') headers.push([this.hdrs[i].name, v]);
+    }
+    let body: Buffer | null = null;
+    const b = this.body;
+    if (b !== null && !Buffer.isBuffer(b)) {
+      const text = (b as RuleFormat).render(host);
+      if (text.length > 0) body = Buffer.from(text, 'latin1');
+    } else body = b;
+    return buildReply({
+      status: this.status, reason: haproxyReason(this.status), errorfile: false,
+      contentType: body !== null ? this.contentType : null, headers, body, term1: '',
+    }, host.fe.cfg, null);
+  }
+}
+
+/** Compiled per-request pages, by proxy (the worker's ProxyConfig objects are the streams' fe.cfg / be.cfg). */
+const templates = new WeakMap<ProxyConfig, Map<number, ErrorReplyTemplate>>();
+
+/**
+ * Compiles a proxy's `errorReplies` (run with its rules, by the master for
+ * the errors, with file:line, and by each worker to use them). The samples
+ * may read the request and the response (HAProxy's ARGC_HERR context).
+ */
+export function compileErrorReplies(p: ProxyConfig, env: (at: number, where: string) => CompileEnv, report: RuleReport): void {
+  const srcs = p.errorReplies;
+  if (srcs === undefined) return;
+  const out = new Map<number, ErrorReplyTemplate>();
+  const e = env(AT_HTTP_REQ | AT_HTTP_RES, 'http-error');
+  for (const k of Object.keys(srcs)) {
+    const src: ErrorReplySource = srcs[Number(k)];
+    const fail = (msg: string): void => report.error(src.file, src.line, 'http-error', msg);
+    const hdrs: Array<{ name: string; fmt: RuleFormat }> = [];
+    let ok = true;
+    for (const [name, value] of src.headers) {
+      const f = compileRuleFormat(value, e);
+      if (typeof f === 'string') { fail(f); ok = false; continue; }
+      hdrs.push({ name, fmt: f });
+    }
+    let body: RuleFormat | Buffer | null = null;
+    if (src.body !== null) {
+      if (src.lf) {
+        const f = compileRuleFormat(src.body, e);
+        if (typeof f === 'string') { fail(f); ok = false; } else body = f;
+      } else body = Buffer.from(src.body, 'latin1');
+    }
+    if (ok) out.set(src.status, new ErrorReplyTemplate(src.status, src.contentType, body, hdrs));
+  }
+  templates.set(p, out);
+}
+
+/** The proxy's own page for `status`: rendered for this request, its errorfile, or undefined. */
+function proxyPage(host: RuleHost | null, px: ProxyConfig, status: number): ErrorReply | undefined {
+  if (host !== null && px.errorReplies !== undefined) {
+    const t = templates.get(px)?.get(status);
+    if (t !== undefined) return t.render(host);
+  }
+  return px.errorFiles[status] !== undefined ? errorReplyFor(px, null, status) : undefined;
+}
+
+/**
+ * errorReplyFor() with the pages rendered per request (http_error_message()
+ * then http_reply_to_htx()): the backend's page for `status`, else the
+ * frontend's, else HAProxy's built-in one; undefined for a status HAProxy
+ * has no page for. `host` null: per-request pages are not rendered.
+ */
+export function errorReplyOf(host: RuleHost | null, fe: ProxyConfig, be: ProxyConfig | null, status: number): ErrorReply | undefined {
+  if (fe.errorReplies === undefined && (be === null || be.errorReplies === undefined)) return errorReplyFor(fe, be, status);
+  return (be !== null && be !== fe ? proxyPage(host, be, status) : undefined) ?? proxyPage(host, fe, status) ?? defaultErrorReply(status);
 }

@@ -68,35 +68,45 @@ export function findAclKeyword(name: string): AclKeywordDef | undefined {
 
 /* ---------------- one ACL expression ---------------- */
 
+/**
+ * The values an ACL iterates over (FetchDef.all): one scratch array for
+ * every ACL, read before any other fetch can run (converters do not
+ * evaluate ACLs), grown once and never truncated.
+ */
+const ACL_VALUES: string[] = [];
+
 /** `<criterion> [flags] <patterns>` compiled. */
 export class AclExpr {
+  /** 'found': any sample passes. */
+  private readonly found: boolean;
   constructor(
     readonly expr: SampleExpr,
-    /** 'found': any sample passes. */
     readonly method: MatchMethod,
     /** Type the sample is cast to before matching. */
     readonly inType: number,
     readonly patterns: PatternSet | null,
-  ) {}
+  ) {
+    this.found = method === 'found';
+  }
 
   exec(ctx: SampleContext, final: boolean): number {
     const e = this.expr;
-    const all = e.fetch.all;
-    if (all !== undefined) {
+    const all = e.allFn;
+    if (all !== null) {
       // A fetch with several values (hdr(x) without an occurrence, cookies):
       // the ACL matches when one of them does, as HAProxy iterates them.
-      const vals = all(ctx, e.args);
-      if (vals !== null) {
-        for (let i = 0; i < vals.length; i++) {
-          const smp = e.evalFrom(ctx, vals[i]);
-          if (smp !== null && (this.method === 'found' || this.matches(smp))) return ACL_PASS;
+      const n = all(ctx, e.args, ACL_VALUES);
+      if (n >= 0) {
+        for (let i = 0; i < n; i++) {
+          const smp = e.evalFrom(ctx, ACL_VALUES[i]);
+          if (smp !== null && (this.found || this.matches(smp))) return ACL_PASS;
         }
         return ACL_FAIL;
       }
     }
     const smp = e.eval(ctx);
     if (smp === null) return (e.smp.flags & F_MAY_CHANGE) !== 0 && !final ? ACL_MISS : ACL_FAIL;
-    if (this.method === 'found') return ACL_PASS;
+    if (this.found) return ACL_PASS;
     if (this.matches(smp)) return ACL_PASS;
     return (smp.flags & F_MAY_CHANGE) !== 0 && !final ? ACL_MISS : ACL_FAIL;
   }
@@ -104,7 +114,7 @@ export class AclExpr {
   private matches(smp: Sample): boolean {
     const p = this.patterns;
     if (p === null) return false;
-    if (!castTo(smp, this.inType)) return false;
+    if (smp.t !== this.inType && !castTo(smp, this.inType)) return false;
     return p.match(smp);
   }
 }
@@ -244,8 +254,9 @@ export class Acl {
   constructor(readonly name: string) {}
 
   exec(ctx: SampleContext, final: boolean): number {
-    let res = ACL_FAIL;
     const xs = this.exprs;
+    if (xs.length === 1) return xs[0].exec(ctx, final);
+    let res = ACL_FAIL;
     for (let i = 0; i < xs.length; i++) {
       res |= xs[i].exec(ctx, final);
       if (res === ACL_PASS) break;
@@ -343,15 +354,26 @@ interface CondTerm {
 
 /** `if|unless` and the terms: OR of AND-suites. */
 export class Condition {
+  /** The only term of a one-term condition (`if acl`, `unless !acl`: most of them), else null. */
+  private readonly single: CondTerm | null;
   constructor(
     readonly unless: boolean,
     readonly suites: CondTerm[][],
     /** The condition as written, for messages. */
     readonly text: string,
-  ) {}
+  ) {
+    this.single = suites.length === 1 && suites[0].length === 1 ? suites[0][0] : null;
+  }
 
   /** ACL_PASS / ACL_FAIL / ACL_MISS with `unless` applied (acl_exec_cond + the caller's inversion). */
   exec(ctx: SampleContext, final: boolean): number {
+    const one = this.single;
+    if (one !== null) {
+      let r = one.acl.exec(ctx, final);
+      // `!` and `unless` both invert; MISS stays MISS.
+      if (one.neg !== this.unless && r !== ACL_MISS) r = ACL_PASS - r;
+      return r;
+    }
     let res = ACL_FAIL;
     const suites = this.suites;
     for (let s = 0; s < suites.length; s++) {

@@ -433,12 +433,25 @@ function convJson(smp: Sample, args: readonly ArgValue[]): boolean {
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** lower/upper change ASCII letters only (String.prototype.toLowerCase would also change latin1 letters). */
+/**
+ * lower/upper change ASCII letters only (String.prototype.toLowerCase would
+ * also change latin1 letters). A text without a letter to change is kept as
+ * it is (the common case for lower: host names, paths): one scan, no copy.
+ */
 function convLower(smp: Sample): boolean {
   const s = smp.s;
-  if (!NON_ASCII.test(s)) return smp.setStr(s.toLowerCase());
+  const n = s.length;
+  let upper = false;
+  let ascii = true;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) upper = true;
+    else if (c > 0x7f) ascii = false;
+  }
+  if (!upper) return true;
+  if (ascii) return smp.setStr(s.toLowerCase());
   let out = '';
-  for (let i = 0; i < s.length; i++) {
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     out += c >= 65 && c <= 90 ? String.fromCharCode(c + 32) : s[i];
   }

@@ -150,10 +150,28 @@ registerFetches([
 
 /* ---------------- layer 4 ---------------- */
 
+/*
+ * The last IPv4 address text src/dst parsed and its value: a rule set reads
+ * the client's address several times per request (src ACLs, %[src]), as the
+ * same string, and a keep-alive connection sends many requests.
+ */
+let lastIpText: string | null = null;
+let lastIpV4 = 0;
+
+function setAddress(smp: Sample, ip: string): boolean {
+  if (ip === lastIpText) return smp.setIPv4(lastIpV4);
+  if (!smp.setIpText(ip)) return false;
+  if (smp.t === T_IPV4) {
+    lastIpText = ip;
+    lastIpV4 = smp.n;
+  }
+  return true;
+}
+
 registerFetches([
-  { name: 'src', out: T_ADDR, use: USE_L4CLI, fetch: (smp, c) => smp.setIpText(c.srcIp()) },
+  { name: 'src', out: T_ADDR, use: USE_L4CLI, fetch: (smp, c) => setAddress(smp, c.srcIp()) },
   { name: 'src_port', out: T_SINT, use: USE_L4CLI, fetch: (smp, c) => smp.setInt(c.srcPort()) },
-  { name: 'dst', out: T_ADDR, use: USE_L4CLI, fetch: (smp, c) => smp.setIpText(c.dstIp()) },
+  { name: 'dst', out: T_ADDR, use: USE_L4CLI, fetch: (smp, c) => setAddress(smp, c.dstIp()) },
   { name: 'dst_port', out: T_SINT, use: USE_L4CLI, fetch: (smp, c) => smp.setInt(c.dstPort()) },
 ]);
 

@@ -15,6 +15,7 @@ import { RULE_SETS, findAction, actionNames, compileProxyRules } from './rule-se
 import { conditionStart } from './acl';
 import { compileLogFormat } from '../log/log-format';
 import { AT_HTTP_REQ, AT_LOG } from './sample';
+import { httpErrorPages } from '../http/http-errors';
 
 const PROXY: SectionKind[] = ['defaults', 'frontend', 'backend', 'listen'];
 const FE_ONLY: SectionKind[] = ['frontend', 'listen'];
@@ -213,14 +214,17 @@ export function finalizeRules(state: ParseState): Record<string, string> {
     error: (f: string, l: number, k: string, m: string) => { if (once(f, l, m)) diag.error(f, l, k, m); },
     warn: (f: string, l: number, k: string, m: string) => { if (once(f, l, m)) diag.warn(f, l, k, m); },
   };
+  const httpErrors = httpErrorPages(state);
   for (const p of state.proxies) {
-    compileProxyRules(p, { proxies: state.proxies, file, userlists }, report);
+    compileProxyRules(p, { proxies: state.proxies, file, userlists, httpErrors }, report);
     if (p.uniqueIdFormat !== null && p.cap.fe) {
       const c = compileLogFormat(p.uniqueIdFormat, { http: true, env: { proxy: p, proxies: state.proxies, file, userlists, at: AT_HTTP_REQ | AT_LOG, where: 'unique-id-format' } });
       if (!c.ok) report.error(p.file, p.line, 'unique-id-format', `proxy '${p.name}': failed to parse unique-id-format : ${c.error}`);
     }
   }
   // A named defaults section nobody uses still gets its lines checked.
-  for (const d of state.defaults) if (d.acls.length + d.rules.length > 0) compileProxyRules(d, { proxies: state.proxies, file, userlists }, report);
+  for (const d of state.defaults) {
+    if (d.acls.length + d.rules.length > 0 || d.errorReplies !== undefined) compileProxyRules(d, { proxies: state.proxies, file, userlists, httpErrors }, report);
+  }
   return files;
 }

@@ -196,6 +196,21 @@ export interface RuleCompileBase {
   file(path: string): string | undefined;
   userlists?: ReadonlySet<string>;
   runtime?: ReadonlyMap<string, ProxyRuntime>;
+  /** `http-errors` sections: name → status → page (`errorfiles <name>` in replies). */
+  httpErrors?: Readonly<Record<string, Readonly<Record<number, string>>>>;
+}
+
+/**
+ * Something else of a proxy compiled with its rules, with the same
+ * environment and error reporting (e.g. http-error pages rendered per
+ * request, http/reply.ts): registered by the module that owns it.
+ */
+export type ProxyCompiler = (p: ProxyConfig, env: (at: number, where: string) => CompileEnv, report: RuleReport) => void;
+
+const proxyCompilers: ProxyCompiler[] = [];
+
+export function registerProxyCompiler(c: ProxyCompiler): void {
+  proxyCompilers.push(c);
 }
 
 export interface RuleReport {
@@ -211,7 +226,7 @@ export function compileProxyRules(p: ProxyConfig, base: RuleCompileBase, report:
   const out = new ProxyRules();
   const scopes = new Map<string, AclScope>();
   const envFor = (at: number, where: string): CompileEnv => ({
-    proxy: p, proxies: base.proxies, file: base.file, at, where, userlists: base.userlists, runtime: base.runtime,
+    proxy: p, proxies: base.proxies, file: base.file, at, where, userlists: base.userlists, runtime: base.runtime, httpErrors: base.httpErrors,
   });
   // ACLs are compiled for every point; a condition using one where none of
   // its fetches has data gets HAProxy's "will never match" warning (acl.ts).
@@ -283,6 +298,7 @@ export function compileProxyRules(p: ProxyConfig, base: RuleCompileBase, report:
     const rt = base.runtime?.get(p.name);
     out.useServers.push(new ServerRule(c, rt?.servers.find(s => s.cfg.name === u.server) ?? null));
   }
+  for (const c of proxyCompilers) c(p, envFor, report);
   return out;
 }
 

@@ -75,8 +75,17 @@ const scratch4 = new Uint8Array(4);
 
 /* ---------------- casts (sample.c sample_casts[][]) ---------------- */
 
+/* The last address ipv4Text() wrote (a request renders its client's address in several places). */
+let lastV4 = -1;
+let lastV4Text = '';
+
 export function ipv4Text(n: number): string {
-  return (n >>> 24) + '.' + ((n >>> 16) & 255) + '.' + ((n >>> 8) & 255) + '.' + (n & 255);
+  n = n >>> 0;
+  if (n === lastV4) return lastV4Text;
+  const t = (n >>> 24) + '.' + ((n >>> 16) & 255) + '.' + ((n >>> 8) & 255) + '.' + (n & 255);
+  lastV4 = n;
+  lastV4Text = t;
+  return t;
 }
 
 /** inet_ntop(AF_INET6): longest run (≥2) of zero groups as '::', v4-mapped/compatible tails as dotted quads. */
@@ -391,6 +400,8 @@ export interface CompileEnv {
   readonly userlists?: ReadonlySet<string>;
   /** Runtime objects (worker only): proxies by name. */
   readonly runtime?: ReadonlyMap<string, ProxyRuntime>;
+  /** `http-errors` sections: name → status → page (`errorfiles <name>` in rule replies). */
+  readonly httpErrors?: Readonly<Record<string, Readonly<Record<number, string>>>>;
 }
 
 /** A parsed argument: its text and the converted value. */
@@ -413,10 +424,12 @@ export interface FetchDef {
   fetch(smp: Sample, ctx: SampleContext, args: readonly ArgValue[]): boolean;
   /**
    * Every value an ACL tries (HAProxy's SMP_F_NOT_LAST iteration: each
-   * occurrence of hdr(x), each cookie...), as strings; null when the
-   * arguments name one value (an occurrence), then fetch() is used.
+   * occurrence of hdr(x), each cookie...), as strings written into
+   * out[0...] (a scratch array the caller reuses; slots beyond the count
+   * are stale): returns their count, or -1 when the arguments name one
+   * value (an occurrence), then fetch() is used.
    */
-  all?(ctx: SampleContext, args: readonly ArgValue[]): readonly string[] | null;
+  all?(ctx: SampleContext, args: readonly ArgValue[], out: string[]): number;
 }
 
 export interface ConverterDef {
@@ -463,6 +476,19 @@ interface ConvStep {
 export class SampleExpr {
   /** Reused for every evaluation of this expression. */
   readonly smp = new Sample();
+  /*
+   * The functions of the fetch and converters, copied out of their
+   * definitions: those are object literals of many shapes, so reading
+   * `fetch.fetch` per request is a megamorphic property load; reading them
+   * here, from one class, is not.
+   */
+  private readonly fetchFn: FetchDef['fetch'];
+  /** The fetch's all() (ACL iteration over several values), null when it has none. */
+  readonly allFn: ((ctx: SampleContext, args: readonly ArgValue[], out: string[]) => number) | null;
+  private readonly convIn: number[];
+  private readonly convFn: Array<ConverterDef['conv']>;
+  private readonly convArgs: ArgValue[][];
+  private readonly nconv: number;
   constructor(
     readonly text: string,
     readonly fetch: FetchDef,
@@ -470,21 +496,22 @@ export class SampleExpr {
     readonly convs: ConvStep[],
     /** Output type of the last step. */
     readonly out: number,
-  ) {}
+  ) {
+    this.fetchFn = fetch.fetch;
+    this.allFn = fetch.all ?? null;
+    this.convIn = convs.map(c => c.def.in);
+    this.convFn = convs.map(c => c.def.conv);
+    this.convArgs = convs.map(c => c.args);
+    this.nconv = convs.length;
+  }
 
   /** Evaluates into this.smp; null when there is no sample. */
   eval(ctx: SampleContext): Sample | null {
     const smp = this.smp;
     smp.flags = 0;
     smp.b = null;
-    if (!this.fetch.fetch(smp, ctx, this.args)) return null;
-    const cs = this.convs;
-    for (let i = 0; i < cs.length; i++) {
-      const c = cs[i];
-      if (!castTo(smp, c.def.in)) return null;
-      if (!c.def.conv(smp, c.args, ctx)) return null;
-    }
-    return smp;
+    if (!this.fetchFn(smp, ctx, this.args)) return null;
+    return this.nconv === 0 ? smp : this.convert(smp, ctx);
   }
 
   /** The converters applied to a string value of the fetch (ACL iteration over all()); null: no sample. */
@@ -492,12 +519,16 @@ export class SampleExpr {
     const smp = this.smp;
     smp.flags = 0;
     smp.b = null;
-    smp.setStr(value);
-    const cs = this.convs;
-    for (let i = 0; i < cs.length; i++) {
-      const c = cs[i];
-      if (!castTo(smp, c.def.in)) return null;
-      if (!c.def.conv(smp, c.args, ctx)) return null;
+    smp.t = T_STR;
+    smp.s = value;
+    return this.nconv === 0 ? smp : this.convert(smp, ctx);
+  }
+
+  private convert(smp: Sample, ctx: SampleContext): Sample | null {
+    const n = this.nconv;
+    for (let i = 0; i < n; i++) {
+      if (!castTo(smp, this.convIn[i])) return null;
+      if (!this.convFn[i](smp, this.convArgs[i], ctx)) return null;
     }
     return smp;
   }
