@@ -64,7 +64,7 @@ export class Engine implements ListenerHost {
 
   constructor(readonly cfg: CompiledConfig, private readonly opts: EngineOptions) {
     this.proxies = buildRuntime(cfg, opts.states);
-    this.sync = opts.send ? new NodeSync(this.proxies, opts.send) : null;
+    this.sync = opts.send ? new NodeSync(this.proxies, opts.send, opts.workerCount) : null;
     // Without a master (unit tests), each server's maxconn is this engine's alone.
     if (this.sync === null) for (const p of this.proxies) if (p.cfg.cap.be) { p.attachSlots(null); for (const s of p.servers) if (s.slots) s.slots.held = s.cfg.maxconn; }
     const { workerIndex: wi, workerCount: wc } = opts;

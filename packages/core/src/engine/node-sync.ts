@@ -21,10 +21,16 @@ export class NodeSync implements SlotLink {
   /** Backend connection counts last reported, per proxy (-1: never). */
   private readonly sentBeconn: number[];
 
-  constructor(private readonly proxies: ProxyRuntime[], private readonly send: (m: WorkerMessage) => void) {
+  constructor(private readonly proxies: ProxyRuntime[], private readonly send: (m: WorkerMessage) => void, workerCount: number) {
     this.sentBeconn = proxies.map(() => -1);
     setLoadSink(srv => this.mark(srv));
-    for (const p of proxies) if (p.cfg.cap.be) p.attachSlots(this);
+    for (const p of proxies) {
+      if (!p.cfg.cap.be) continue;
+      p.attachSlots(this);
+      // Counts are only reported for backends that use them: a server never
+      // reported keeps loadDirty set, so acquire/release skip it for nothing.
+      if (!needsCounts(p, workerCount)) for (const s of p.servers) s.loadDirty = true;
+    }
   }
 
   close(): void {
@@ -83,3 +89,21 @@ export class NodeSync implements SlotLink {
 }
 
 function flushNT(sync: NodeSync): void { sync.flush(); }
+
+/**
+ * Whether a backend's counts must travel: the other workers' connection
+ * counts matter to leastconn, random and hash-balance-factor, their queue
+ * lengths to maxqueue; the master needs the backend's connections for the
+ * dynamic limit of servers with minconn (even with one worker).
+ */
+function needsCounts(p: ProxyRuntime, workerCount: number): boolean {
+  let minconn = false, maxqueue = false;
+  for (const s of p.servers) {
+    if ((s.cfg.minconn ?? 0) > 0 && s.cfg.maxconn > 0) minconn = true;
+    if ((s.cfg.maxqueue ?? 0) > 0) maxqueue = true;
+  }
+  if (minconn) return true;
+  if (workerCount <= 1) return false;
+  const b = p.cfg.balance;
+  return b.algo === 'leastconn' || b.algo === 'random' || b.balanceFactor > 0 || maxqueue;
+}
