@@ -171,6 +171,20 @@ describe('server maxconn and queues', () => {
     assert.equal(origin.maxInFlight, 1);
   });
 
+  it('a server coming back takes the requests waiting in the backend queue at once', async () => {
+    const { origin, port, sock } = await setup(0, ['    timeout queue 10s', '    server s1 ORIGIN maxconn 1', '    server s2 ORIGIN maxconn 1 disabled'], 1);
+    const first = get(port);
+    await origin.until(() => origin.holding === 1, 5000, 'first request at the origin');
+    const second = get(port);
+    await queued(sock, 1);
+    // s1 stays busy: only s2 coming back can serve the waiting request.
+    assert.equal((await apiCommand(sock, 'enable server be/s2')).trim(), '');
+    await origin.until(() => origin.holding === 2, 5000, 'the queued request reaching s2');
+    origin.releaseAll();
+    assert.equal((await first).status, 200);
+    assert.equal((await second).status, 200);
+  });
+
   it('answers 503 logged SQ when the server queue is at maxqueue', async () => {
     // maxqueue bounds the queue of requests sent to that server directly (use-server, persistence, hashing);
     // balanced requests wait in the backend's queue when every server is full.

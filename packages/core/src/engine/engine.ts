@@ -22,6 +22,7 @@ import { compileLogFormat, renderLogFormat, type CompiledLogFormat, type LogReco
 import type { H1Limits } from '../http/h1';
 import type { WorkerMessage } from '../ipc/messages';
 import { NodeSync } from './node-sync';
+import { creditFreed } from '../backend/queue';
 
 export interface EngineOptions {
   workerIndex: number;
@@ -315,6 +316,8 @@ export class Engine implements ListenerHost {
     px.serverChanged();
     // A server leaving service keeps no idle connections (HAProxy purges them too).
     if (srv.weight() === 0) srv.pool.closeAll();
+    // One coming back takes requests waiting in its backend's queue at once.
+    else if (srv.slots !== null && px.queue.count > 0) creditFreed(px, srv);
     // slowstart: roundrobin and leastconn read the ramping weight at each pick;
     // the tables of hashing, random and static-rr are rebuilt each second of it.
     const ss = srv.cfg.slowstart ?? 0;
