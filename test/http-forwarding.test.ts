@@ -163,6 +163,11 @@ describe('http forwarding: forwardfor, originalto, monitor-uri, header-name poli
       '<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n';
     await within(c.waitData(page.length), 5000, 'monitor response');
     assert.equal(c.received.toString('latin1'), page);
+    // A HEAD gets the head only (content-length kept), and the connection goes on.
+    c.socket.write('HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    const head = page.slice(0, page.indexOf('\r\n\r\n') + 4);
+    await within(c.waitData(page.length + head.length), 5000, 'monitor response to HEAD');
+    assert.equal(c.received.toString('latin1'), page + head);
     // Same connection: a normal request goes through and is the only one logged.
     c.socket.write('GET /after HTTP/1.1\r\nHost: x\r\n\r\n');
     await within(c.waitData('req-'), 5000, 'request after the monitor one');

@@ -361,7 +361,9 @@ export class HttpStream implements RuleHost {
       // the next head).
       const r = monitorReply(this.fe);
       if (h.bodyKind !== BODY_NONE || this.cbuf !== null || r.mustClose) this.keepAlive = false;
-      this.sendClient(!this.keepAlive ? r.close : h.version === 11 ? r.keepAlive : r.keepAlive10);
+      const page = !this.keepAlive ? r.close : h.version === 11 ? r.keepAlive : r.keepAlive10;
+      // A HEAD gets the head only (see afterGenerated).
+      this.sendClient(h.methodCode === METH_HEAD && page.length !== 0 ? headOnly(page) : page);
       if (!this.keepAlive) return this.closeClient();
       this.txnCount++;
       this.resetTransaction();
