@@ -105,7 +105,7 @@ describe('cookie persistence', () => {
     for (const n of ['s1', 's2', 's3']) origins.push(await httpOrigin(n));
     tcpOrigins = [new Origin('t1'), new Origin('t2')];
     const tp = [await tcpOrigins[0].listen(), await tcpOrigins[1].listen()];
-    const names = ['ins', 'pid', 'rw', 'pfx', 'post', 'np', 'p', 'fp', 'dis', 'age', 'deny', 'tcp'];
+    const names = ['ins', 'pid', 'rw', 'pfx', 'post', 'np', 'p', 'fp', 'dis', 'age', 'deny', 'tcp', 'us'];
     const ports = await freePorts(names.length);
     P = Object.fromEntries(names.map((n, i) => [n, ports[i]]));
     const [o1, o2, o3] = origins.map(o => o.port);
@@ -143,6 +143,7 @@ describe('cookie persistence', () => {
       ...listen('dis', ['cookie SRV insert indirect']), ...servers(' disabled'),
       ...listen('age', ['cookie SRV insert indirect maxidle 30m maxlife 8h']), ...servers(),
       ...listen('deny', ['http-request deny if { path /deny }', 'cookie SRV insert indirect']), ...servers(),
+      ...listen('us', ['cookie SRV insert indirect', 'use-server s2 if { req.cook(SRV) -m str c1 }']), ...servers(),
       ...listen('tcp', ['mode tcp', 'option persist', 'use-server t1 if { src 127.0.0.1 }']),
       `    server t1 127.0.0.1:${tp[0]} disabled`, `    server t2 127.0.0.1:${tp[1]}`,
       '',
@@ -364,6 +365,13 @@ describe('cookie persistence', () => {
     assert.equal(l.st, '403');
     assert.equal(l.ts, 'PRVN');
     assert.equal(l.srv, 's2', 'HAProxy names the server the cookie designated');
+  });
+
+  it('use-server runs before the cookie is stripped: its condition sees the Cookie the client sent', async () => {
+    // HAProxy's AN_REQ_SRV_RULES precede the cookie management of http_process_request.
+    const r = await request(P.us, '/', { cookie: 'SRV=c1; a=b' });
+    assert.equal(r.seen.name, 's2', 'use-server matched on the persistence cookie');
+    assert.equal(r.seen.cookie, 'a=b', 'indirect: still removed before the server');
   });
 
   it('mode tcp: option persist lets use-server reach a disabled server', async () => {

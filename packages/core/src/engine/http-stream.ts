@@ -63,7 +63,7 @@ import { acceptSession } from './conn-rules';
 import { countStatus } from '../stats/counters';
 import { leaveQueue, takeOrQueue, SLOT_TAKEN, SLOT_QUEUE_FULL, type WaitQueue } from '../backend/queue';
 import { RETRY_CONN_FAILURE, RETRY_EMPTY_RESPONSE, RETRY_JUNK_RESPONSE, RETRY_RESPONSE_TIMEOUT, retryStatusBit } from '../backend/retry';
-import { type PersistTxn, persistSwitched, requestCookies, persistSelect, cookieResponse, cookieDenied, cookieLogFlags, redispatchForbidden } from '../http/cookie-persist';
+import { type PersistTxn, persistSwitched, persistUseServer, requestCookies, persistSelect, cookieResponse, cookieDenied, cookieLogFlags, redispatchForbidden } from '../http/cookie-persist';
 import { observeConnected, observeConnectFailed, observeHttpError, observeStatus, HANA_HTTP_RSP, HANA_HTTP_BROKEN_PIPE } from '../checks/observe';
 
 const kStream = Symbol('switchyard.http.stream');
@@ -480,7 +480,11 @@ export class HttpStream implements RuleHost {
     this.reqCopy = idempotent(h.methodCode) ? [] : null;
     this.reqCopyLen = 0;
     // The persistence cookie (HAProxy's step 7, before unique-id): indirect/prefix stripped.
-    if (be !== null && be.persist !== null && be.persist.cookie !== null) requestCookies(this, be, h);
+    if (be !== null && be.persist !== null && be.persist.cookie !== null) {
+      // use-server first: its conditions see the Cookie field as the client sent it.
+      persistUseServer(this, be);
+      requestCookies(this, be, h);
+    }
     // unique-id, X-Forwarded-For, X-Original-To (http/analysers.ts).
     finishRequest(this.extras, this.fe, be, h, this, this.txnStart, this.requestLine!);
     // Upgrade (RFC 9110 §7.8, HTTP/1.1 only) and CONNECT go to the server as

@@ -494,14 +494,18 @@ export class PersistTxn {
   sck = SCK_NONE;
   /** The request's Cookie fields were analysed (values holds our cookie's values, in order). */
   analysed = false;
+  /** use-server was evaluated (persistUseServer), before the cookie was stripped; its choice. */
+  usedServerRules = false;
+  useServer: ServerRuntime | null = null;
   readonly values: string[] = [];
   /** cookie_first_date / cookie_last_date of the request (seconds, 0 = none). */
   firstDate = 0;
   lastDate = 0;
 
   reset(): void {
-    this.ruled = this.force = this.ignore = this.analysed = false;
+    this.ruled = this.force = this.ignore = this.analysed = this.usedServerRules = false;
     this.direct = null;
+    this.useServer = null;
     this.ck = TXCK_NONE;
     this.sck = SCK_NONE;
     if (this.values.length !== 0) this.values.length = 0;
@@ -518,6 +522,21 @@ function txnOf(host: PersistHost): PersistTxn {
   let t = host.persist;
   if (t === null) { t = new PersistTxn(); host.persist = t; }
   return t;
+}
+
+/**
+ * `use-server` before the cookie is analysed and stripped (HAProxy's
+ * AN_REQ_SRV_RULES runs before http_process_request's cookie management),
+ * so that a use-server condition sees the request's Cookie as the client
+ * sent it. persistSelect then takes this choice.
+ */
+export function persistUseServer(host: PersistHost, be: ProxyRuntime): void {
+  const br = be.rules;
+  if (br === null || br.useServers.length === 0) return;
+  const t = txnOf(host);
+  if (!t.ruled) persistSwitched(host, be);
+  t.useServer = pickUseServer(be, host, be.persist!.optionPersist || t.force);
+  t.usedServerRules = true;
 }
 
 /** force-persist / ignore-persist of `be`, once the backend is known: the first matching rule decides. */
@@ -710,7 +729,7 @@ export function persistSelect(host: PersistHost, be: ProxyRuntime): ServerRuntim
   if (!t.ruled) persistSwitched(host, be);
   const downOk = ps.optionPersist || t.force;
   const br = be.rules;
-  let srv = br !== null && br.useServers.length > 0 ? pickUseServer(be, host, downOk) : null;
+  let srv = t.usedServerRules ? t.useServer : br !== null && br.useServers.length > 0 ? pickUseServer(be, host, downOk) : null;
   if (srv !== null) t.direct = srv;
   if (ps.cookie !== null && t.analysed) {
     const ck = ps.cookie;
