@@ -5,39 +5,19 @@
  * HAProxy's check_proxy_tcpcheck() builds them, and the load-time errors
  * (texts as haproxy 2.6 writes them).
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config/load';
-import type { CompiledConfig, ProxyConfig, ServerConfig } from '../src/config/compiled';
+import { configLoader, proxy, HEAD } from './config-loader';
+import type { CompiledConfig, ServerConfig } from '../src/config/compiled';
 import type { CheckRule, ConnectRule, ExpectRule, HttpSendRule } from '../src/checks/types';
 import { HCHK_L7OKCD, HCHK_UNKNOWN, OBSERVE_LAYER7, ONERR_FAILCHK, ONERR_MARKDWN } from '../src/checks/types';
 
-const dir = mkdtempSync(join(tmpdir(), 'sy-chk-unit-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-const HEAD = 'defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n';
-
-async function load(text: string): Promise<{ config: CompiledConfig | undefined; errors: string[]; warnings: string[] }> {
-  const path = join(dir, `c${Math.random().toString(36).slice(2)}.cfg`);
-  writeFileSync(path, text);
-  const r = await loadConfig([path], {});
-  const pick = (sev: string): string[] => r.diag.items.filter(d => d.severity === sev).map(d => `${d.line}: ${d.keyword ? d.keyword + ': ' : ''}${d.reason}`);
-  return { config: r.config, errors: pick('alert'), warnings: pick('warning') };
-}
+const load = configLoader('sy-chk-unit-');
 
 async function ok(text: string): Promise<CompiledConfig> {
   const r = await load(text);
   assert.deepEqual(r.errors, []);
   return r.config!;
-}
-
-function proxy(c: CompiledConfig, name: string): ProxyConfig {
-  const p = c.proxies.find(x => x.name === name);
-  assert.ok(p, name);
-  return p;
 }
 
 function server(c: CompiledConfig, be: string, name: string): ServerConfig {

@@ -6,13 +6,9 @@
  * on heads parsed by the real parser, against what haproxy 2.6.12 sent to
  * its servers and clients for the same fields.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config/load';
-import type { CompiledConfig, ProxyConfig } from '../src/config/compiled';
+import { configLoader, proxy, HEAD } from './config-loader';
 import { buildRuntime, type ProxyRuntime } from '../src/engine/proxy-runtime';
 import { parseRequestHead, parseResponseHead, METH_GET, METH_POST, type RequestHead, type ResponseHead } from '../src/http/h1';
 import { ADMF_FMAINT, SRV_ST_STOPPED } from '../src/proxy/server-state';
@@ -23,24 +19,7 @@ import {
   TXCK_EXPIRED, TXCK_OLD, TXCK_NONE, SCK_INSERTED, SCK_UPDATED, SCK_DELETED, SCK_REPLACED, SCK_FOUND, SCK_NONE,
 } from '../src/http/cookie-persist';
 
-const dir = mkdtempSync(join(tmpdir(), 'sy-cookie-unit-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-const HEAD = 'defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n';
-
-async function load(text: string): Promise<{ config: CompiledConfig | undefined; errors: string[]; warnings: string[] }> {
-  const path = join(dir, `c${Math.random().toString(36).slice(2)}.cfg`);
-  writeFileSync(path, text);
-  const r = await loadConfig([path], {});
-  const pick = (sev: string): string[] => r.diag.items.filter(d => d.severity === sev).map(d => `${d.line}: ${d.keyword ? d.keyword + ': ' : ''}${d.reason}`);
-  return { config: r.config, errors: pick('alert'), warnings: pick('warning') };
-}
-
-function proxy(c: CompiledConfig, name: string): ProxyConfig {
-  const p = c.proxies.find(x => x.name === name);
-  assert.ok(p, name);
-  return p;
-}
+const load = configLoader('sy-cookie-unit-');
 
 /** The runtime of backend `name` of a config (errors fail the test). */
 async function backend(text: string, name = 'b'): Promise<ProxyRuntime> {

@@ -6,13 +6,9 @@
  * inheritance, and the request transforms in HAProxy's order
  * (http/analysers.ts), on heads parsed by the real parser.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config/load';
-import type { CompiledConfig, ProxyConfig } from '../src/config/compiled';
+import { configLoader, proxy, HEAD } from './config-loader';
 import { buildRuntime, type ProxyRuntime } from '../src/engine/proxy-runtime';
 import { parseRequestHead, parseResponseHead, METH_GET, type RequestHead } from '../src/http/h1';
 import { ForwardHeader, addForwardedFor, addOriginalTo } from '../src/http/forwarding';
@@ -40,24 +36,7 @@ function analyseRequest(x: RequestExtras, fe: ProxyRuntime, be: ProxyRuntime | n
 }
 import { renderLogFormat, compileLogFormat, HTTPLOG_FORMAT, type LogRecord } from '../src/log/log-format';
 
-const dir = mkdtempSync(join(tmpdir(), 'sy-fwd-unit-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-const HEAD = 'defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n';
-
-async function load(text: string): Promise<{ config: CompiledConfig | undefined; errors: string[]; warnings: string[] }> {
-  const path = join(dir, `c${Math.random().toString(36).slice(2)}.cfg`);
-  writeFileSync(path, text);
-  const r = await loadConfig([path], {});
-  const pick = (sev: string): string[] => r.diag.items.filter(d => d.severity === sev).map(d => `${d.line}: ${d.keyword ? d.keyword + ': ' : ''}${d.reason}`);
-  return { config: r.config, errors: pick('alert'), warnings: pick('warning') };
-}
-
-function proxy(c: CompiledConfig, name: string): ProxyConfig {
-  const p = c.proxies.find(x => x.name === name);
-  assert.ok(p, name);
-  return p;
-}
+const load = configLoader('sy-fwd-unit-');
 
 function req(text: string): RequestHead {
   const r = parseRequestHead(Buffer.from(text.replace(/\n/g, '\r\n') + '\r\n', 'latin1'));

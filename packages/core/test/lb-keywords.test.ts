@@ -4,32 +4,11 @@
  * lines, `haproxy -c`), defaults inheritance, and the round-robin fallback
  * of layer-7 algorithms outside mode http.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config/load';
-import type { CompiledConfig, ProxyConfig } from '../src/config/compiled';
+import { configLoader, proxy, HEAD } from './config-loader';
 
-const dir = mkdtempSync(join(tmpdir(), 'sy-lbkw-unit-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-const HEAD = 'defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n';
-
-async function load(text: string): Promise<{ config: CompiledConfig | undefined; errors: string[]; warnings: string[] }> {
-  const path = join(dir, `c${Math.random().toString(36).slice(2)}.cfg`);
-  writeFileSync(path, text);
-  const r = await loadConfig([path], {});
-  const pick = (sev: string): string[] => r.diag.items.filter(d => d.severity === sev).map(d => `${d.line}: ${d.keyword ? d.keyword + ': ' : ''}${d.reason}`);
-  return { config: r.config, errors: pick('alert'), warnings: pick('warning') };
-}
-
-function proxy(c: CompiledConfig, name: string): ProxyConfig {
-  const p = c.proxies.find(x => x.name === name);
-  assert.ok(p, name);
-  return p;
-}
+const load = configLoader('sy-lbkw-unit-');
 
 test('bad arguments: every error with its line, haproxy 2.6.12 texts', async () => {
   const lines = [
