@@ -301,6 +301,9 @@ describe('slowstart', () => {
     for (let i = 0; i < 60; i++) counts[await greet(port)]++;
     // Without slowstart b would take about 30 of the 60; warming up (weight 1..~4 of 100) it takes a few at most.
     assert.ok(counts.b < 10, `b got ${counts.b} of 60 right after coming back: ${JSON.stringify(counts)}`);
+    // show stat gives the ramping effective weight.
+    const w = Number(statRow(parseStatCsv(await apiCommand(sock, 'show stat')), 'l', 'b').weight);
+    assert.ok(w >= 1 && w < 50, `weight ${w} while warming up`);
   });
 });
 

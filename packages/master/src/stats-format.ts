@@ -7,6 +7,7 @@
  * operators' scripts parse these outputs by position. Nothing here does I/O:
  * callers pass the config, the server state table and the summed counters.
  */
+import { warmWeight } from '@switchyard/core/engine/proxy-runtime';
 import type { CompiledConfig, ProxyConfig, ServerConfig } from '@switchyard/core/config/compiled';
 import type { ProxyStats, WorkerStats, FrontendCounters, BackendCounters, ServerCounters, HttpCounters } from '@switchyard/core/stats/counters';
 import type { ServerRuntimeState, ServerStateTable } from '@switchyard/core/proxy/server-state';
@@ -515,8 +516,9 @@ function serverRow(input: StatInput, px: ProxyConfig, sv: ServerConfig, st: Serv
   put(row, 'wretr', c.wretr);
   put(row, 'wredis', c.wredis);
   put(row, 'status', serverStatusText(st, check));
-  // Effective weight: equals the user weight until slowstart exists.
-  put(row, 'weight', st.uweight);
+  // Effective weight: the user weight, ramping during slowstart (STARTING).
+  const ss = sv.slowstart ?? 0;
+  put(row, 'weight', st.op === SRV_ST_STARTING && ss > 0 ? warmWeight(st.uweight, st.lastChange, ss, input.now) : st.uweight);
   put(row, 'act', sv.backup ? 0 : 1);
   put(row, 'bck', sv.backup ? 1 : 0);
   if (chkOn) {
