@@ -10,7 +10,8 @@
 // 2 s origin #2 is killed with SIGKILL. Printed per proxy: requests, client
 // errors, the time from the kill to the last error, and from the kill to the
 // proxy marking the server DOWN (the state change log line; Switchyard only).
-// Env: BENCH_TARGETS (switchyard,haproxy), BENCH_CHECKS (1; 0 leaves health checks out).
+// Env: BENCH_TARGETS (switchyard,haproxy), BENCH_CHECKS (1; 0 leaves health checks out),
+// BENCH_RETRY (1; 0: retries 0, no redispatch nor retry-on).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONC = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const CHECKS = process.env.BENCH_CHECKS !== '0';
+// BENCH_RETRY=0: `retries 0`, no redispatch, no retry-on (what clients see without them).
+const RETRY = process.env.BENCH_RETRY !== '0';
 const TARGETS = (process.env.BENCH_TARGETS ?? 'switchyard,haproxy').split(',').filter(t => t !== 'haproxy' || existsSync('/usr/sbin/haproxy'));
 
 function freePort() {
@@ -62,9 +65,7 @@ async function runOne(target) {
     '    timeout connect 1s',
     '    timeout client 10s',
     '    timeout server 10s',
-    '    retries 3',
-    '    option redispatch',
-    '    retry-on all-retryable-errors',
+    ...(RETRY ? ['    retries 3', '    option redispatch', '    retry-on all-retryable-errors'] : ['    retries 0']),
     'frontend fe',
     `    bind 127.0.0.1:${port}`,
     '    default_backend be',
@@ -122,7 +123,7 @@ async function runOne(target) {
 
 const rows = [];
 for (const t of TARGETS) rows.push(await runOne(t));
-console.log(`server killed after 2 s of ${SECONDS} s, ${CONC} keep-alive clients, checks ${CHECKS ? 'inter 200 fall 2' : 'off'}, retries 3 + redispatch + retry-on all-retryable-errors`);
+console.log(`server killed after 2 s of ${SECONDS} s, ${CONC} keep-alive clients, checks ${CHECKS ? 'inter 200 fall 2' : 'off'}, ${RETRY ? 'retries 3 + redispatch + retry-on all-retryable-errors' : 'retries 0'}`);
 console.log('| proxy | requests | client errors | kill → last error | kill → DOWN logged | errors by kind |');
 console.log('|---|---:|---:|---:|---:|---|');
 for (const r of rows) {
