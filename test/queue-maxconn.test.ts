@@ -185,6 +185,21 @@ describe('server maxconn and queues', () => {
     assert.equal((await second).status, 200);
   });
 
+  it('with option redispatch, requests waiting for a server that goes down are balanced again at once', async () => {
+    const { origin, port, sock } = await setup(0, ['    timeout queue 10s', '    option redispatch', '    use-server s1 if { path /pinned }',
+      '    server s1 ORIGIN maxconn 1', '    server s2 ORIGIN'], 1);
+    const first = get(port, '/pinned');
+    await origin.until(() => origin.holding === 1, 5000, 'first request at the origin');
+    const second = get(port, '/pinned');
+    await queued(sock, 1);
+    // s1 goes into maintenance while still busy: the waiting request is not left to time out (pendconn_redistribute).
+    assert.equal((await apiCommand(sock, 'disable server be/s1')).trim(), '');
+    await origin.until(() => origin.holding === 2, 5000, 'the queued request reaching s2');
+    origin.releaseAll();
+    assert.equal((await first).status, 200);
+    assert.equal((await second).status, 200);
+  });
+
   it('answers 503 logged SQ when the server queue is at maxqueue', async () => {
     // maxqueue bounds the queue of requests sent to that server directly (use-server, persistence, hashing);
     // balanced requests wait in the backend's queue when every server is full.

@@ -60,7 +60,7 @@ describe('option redispatch <interval>', () => {
 });
 
 describe('WaitQueue', () => {
-  const w = (n: number): QueueWaiter & { n: number } => ({ n, queuedAt: n, waitQueue: null, askedOf: null, dequeued() { /* unused */ } });
+  const w = (n: number): QueueWaiter & { n: number } => ({ n, queuedAt: n, waitQueue: null, askedOf: null, dequeued() { /* unused */ }, requeue() { /* unused */ } });
   it('is first in, first out, and skips waiters that left', () => {
     const q = new WaitQueue();
     const ws = [w(1), w(2), w(3), w(4)];

@@ -42,6 +42,7 @@ class Request implements QueueWaiter {
   running = false;
   constructor(private readonly node: Node) {}
   dequeued(srv: ServerRuntime): void { srv.acquire(); this.running = true; this.node.running.push(this); }
+  requeue(): void { /* servers do not go down in this simulation */ }
 }
 
 interface Node { running: Request[] }

@@ -27,6 +27,11 @@ export interface QueueWaiter {
   askedOf: ServerRuntime | null;
   /** The server's credit is this waiter's now: it must assign() the server at once. */
   dequeued(srv: ServerRuntime): void;
+  /**
+   * The server it waits for went down (HAProxy's pendconn_redistribute):
+   * leave that queue and be balanced again, unless force-persist holds it.
+   */
+  requeue(): void;
 }
 
 /** Set by the engine (engine/node-sync.ts): servers whose counts changed since the last report. */
@@ -72,6 +77,16 @@ export class WaitQueue {
     w.waitQueue = null;
     this.count--;
     return w;
+  }
+
+  /** The waiters still queued, oldest first (a copy: they may leave while it is walked). */
+  waiters(): QueueWaiter[] {
+    const out: QueueWaiter[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const w = this.items[i];
+      if (w !== undefined && w.waitQueue === this) out.push(w);
+    }
+    return out;
   }
 
   /** A waiter leaves (timeout, client gone). */

@@ -318,6 +318,13 @@ export class Engine implements ListenerHost {
     if (srv.weight() === 0) srv.pool.closeAll();
     // One coming back takes requests waiting in its backend's queue at once.
     else if (srv.slots !== null && px.queue.count > 0) creditFreed(px, srv);
+    // Requests waiting for a server that went down are balanced again with
+    // `option redispatch` (not with `option persist`), as HAProxy's
+    // pendconn_redistribute does; force-persist ones stay.
+    if (srv.weight() === 0 && srv.slots !== null && srv.slots.queue.count > 0 &&
+      px.cfg.redispatch !== 0 && !(px.cfg.options.persist ?? false)) {
+      for (const w of srv.slots.queue.waiters()) w.requeue();
+    }
     // slowstart: roundrobin and leastconn read the ramping weight at each pick;
     // the tables of hashing, random and static-rr are rebuilt each second of it.
     const ss = srv.cfg.slowstart ?? 0;

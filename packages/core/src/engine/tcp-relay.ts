@@ -269,6 +269,19 @@ export class TcpStream implements RuleHost {
     if (t > 0) this.queueTimer = setTimeout(onQueueTimeout, t, this);
   }
 
+  /** The server this request waits for went down (backend/queue.ts QueueWaiter.requeue). */
+  requeue(): void {
+    if (this.waitQueue === null || this.finished || redispatchForbidden(this.persist)) return;
+    const be = this.be!;
+    leaveQueue(be, this);
+    if (this.queueTimer !== null) { clearTimeout(this.queueTimer); this.queueTimer = null; }
+    this.srv = null;
+    this.redispatched = true;
+    const srv = be.pickWithRoom(this);
+    if (!srv) return this.abort('S', 'C');
+    this.serverOrQueue(srv, be.allFull, false);
+  }
+
   /** A slot of `srv` is this stream's (now, or from the queue). */
   dequeued(srv: ServerRuntime): void {
     if (this.queueTimer !== null) { clearTimeout(this.queueTimer); this.queueTimer = null; }
