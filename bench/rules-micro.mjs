@@ -25,7 +25,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpConfig } from './lib/http-proxies.mjs';
-import { writeMap, writeNets, ruleParts } from './lib/rule-set.mjs';
+import { writeMap, writeNets, ruleParts, VARIANT_PARTS } from './lib/rule-set.mjs';
 
 const require = createRequire(import.meta.url);
 const dist = (p) => require(`../packages/core/dist/src/${p}.js`);
@@ -38,13 +38,6 @@ const { EMPTY_LOG_RECORD } = dist('log/log-format');
 
 const N = Number(process.argv[2] ?? 200_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
-const VARIANT_PARTS = {
-  none: [],
-  deny: ['acls', 'deny'],
-  map: ['map'],
-  rewrites: ['acls', 'rewrites'],
-  rules: ['acls', 'deny', 'map', 'rewrites'],
-};
 const VARIANTS = process.argv[3] ? process.argv[3].split(',') : Object.keys(VARIANT_PARTS);
 for (const v of VARIANTS) if (!VARIANT_PARTS[v]) throw new Error(`unknown variant '${v}' (${Object.keys(VARIANT_PARTS).join(', ')})`);
 

@@ -23,7 +23,7 @@ import { SMALL_PATH, SMALL_BYTES } from './lib/origin-nginx.mjs';
 import { proxyDefs, startProxy } from './lib/proxies.mjs';
 import { httpConfig, checkGet } from './lib/http-proxies.mjs';
 import { fmt, pct, textTable, mdTable } from './lib/report.mjs';
-import { MAP_ENTRIES, BLOCKED_NETS, writeMap, writeNets, ruleParts } from './lib/rule-set.mjs';
+import { MAP_ENTRIES, BLOCKED_NETS, writeMap, writeNets, ruleParts, VARIANT_PARTS } from './lib/rule-set.mjs';
 import { createRunner, runMain, envInt, PROXY_CORE, ORIGIN_CORE, OTHER_LOAD_LIMIT } from './lib/runner.mjs';
 
 const bench = createRunner('rules-mode.mjs');
@@ -40,16 +40,8 @@ const SCENARIO = { id: 1, title: 'small keep-alive', path: SMALL_PATH, connectio
 const ROUNDS = Math.max(1, envInt('BENCH_ROUNDS', 1));
 const TARGETS = bench.pick('BENCH_TARGETS', ['haproxy', 'switchyard'], (t) => t);
 // What goes in the frontend: nothing, the whole rule set, or one part of it
-// (BENCH_VARIANTS=none,deny,map,rewrites,rules: where the cost comes from).
-// The ACL declarations are in every part that uses them; an ACL costs
-// nothing until a condition evaluates it.
-const VARIANT_PARTS = {
-  none: [],
-  deny: ['acls', 'deny'],
-  map: ['map'],
-  rewrites: ['acls', 'rewrites'],
-  rules: ['acls', 'deny', 'map', 'rewrites'],
-};
+// (BENCH_VARIANTS=none,deny,map,rewrites,rules: where the cost comes from;
+// the parts are in bench/lib/rule-set.mjs).
 const VARIANT_TITLE = {
   none: 'no rules',
   deny: 'ACLs + deny rules only',

@@ -7,6 +7,17 @@ import { writeFileSync } from 'node:fs';
 import { fmt } from './report.mjs';
 
 export const MAP_ENTRIES = 10000;
+
+// The parts each variant runs (BENCH_VARIANTS / rules-micro's variants). The
+// ACL declarations are in every part that uses them; an ACL costs nothing
+// until a condition evaluates it.
+export const VARIANT_PARTS = {
+  none: [],
+  deny: ['acls', 'deny'],
+  map: ['map'],
+  rewrites: ['acls', 'rewrites'],
+  rules: ['acls', 'deny', 'map', 'rewrites'],
+};
 export const BLOCKED_NETS = 300;
 
 // A routing map keyed by path prefix, as a site with many API versions and

@@ -565,6 +565,54 @@ export function directTo(t: PersistTxn | null): ServerRuntime | null {
   return t === null ? null : t.direct;
 }
 
+/* scanCookie()'s results: the name [scAttBeg, scAttEnd), the '=' at scEqual
+ * (= scNext when there is none), the value [scValBeg, scValEnd) without
+ * surrounding spaces, and where the next cookie's separator is. */
+let scAttBeg = 0, scAttEnd = 0, scEqual = 0, scValBeg = 0, scValEnd = 0, scNext = 0;
+
+/**
+ * One `name=value` of a Cookie or Set-Cookie field from `from` (just past
+ * the previous separator), as HAProxy's cookie managers cut it: the name
+ * ends at '=', ';' or (with `commas`, a list of cookies) ','; a value runs
+ * to the end of its element (quoted strings kept whole).
+ */
+function scanCookie(s: string, from: number, hdrEnd: number, commas: boolean): void {
+  let attBeg = from;
+  while (attBeg < hdrEnd && spht(s, attBeg)) attBeg++;
+  let equal = attBeg, attEnd = attBeg;
+  while (equal < hdrEnd) {
+    const c = s.charCodeAt(equal);
+    if (c === EQ || c === SEMI || (commas && c === COMMA)) break;
+    equal++;
+    if (c === SP || c === HT) continue;
+    attEnd = equal;
+  }
+  scAttBeg = attBeg; scAttEnd = attEnd; scEqual = equal;
+  if (equal < hdrEnd && s.charCodeAt(equal) === EQ) {
+    let valBeg = equal + 1;
+    while (valBeg < hdrEnd && spht(s, valBeg)) valBeg++;
+    const next = valueElementEnd(s, valBeg, hdrEnd, true);
+    let valEnd = next;
+    while (valEnd > valBeg && spht(s, valEnd - 1)) valEnd--;
+    scValBeg = valBeg; scValEnd = valEnd; scNext = next;
+  } else {
+    scValBeg = scValEnd = scNext = equal;
+  }
+}
+
+/** How far squeezeEq() moved what followed the value's start (<= 0). */
+let sqShift = 0;
+
+/**
+ * `s` with the spaces between a cookie's name (ending at attEnd), its '='
+ * (at equal) and its value (from valBeg) removed: the '=' lands at attEnd
+ * and the value at attEnd + 1; sqShift says how far the rest moved.
+ */
+function squeezeEq(s: string, attEnd: number, equal: number, valBeg: number): string {
+  sqShift = attEnd + 1 - valBeg;
+  return s.slice(0, attEnd) + '=' + s.slice(valBeg);
+}
+
 /* ---------------- request ---------------- */
 
 const SP = 0x20, HT = 0x09, EQ = 0x3d, SEMI = 0x3b, COMMA = 0x2c, DOLLAR = 0x24;
@@ -629,28 +677,11 @@ export function requestCookies(host: PersistHost, be: ProxyRuntime, h: RequestHe
     let first = true;
     let next = 0;
     for (let prev = 0; prev < hdrEnd; prev = next) {
-      let attBeg = prev;
-      if (!first) attBeg++;
+      scanCookie(s, first ? prev : prev + 1, hdrEnd, true);
       first = false;
-      while (attBeg < hdrEnd && spht(s, attBeg)) attBeg++;
-      let equal = attBeg, attEnd = attBeg;
-      while (equal < hdrEnd) {
-        const c = s.charCodeAt(equal);
-        if (c === EQ || c === COMMA || c === SEMI) break;
-        equal++;
-        if (c === SP || c === HT) continue;
-        attEnd = equal;
-      }
-      let valBeg: number, valEnd: number;
-      if (equal < hdrEnd && s.charCodeAt(equal) === EQ) {
-        valBeg = equal + 1;
-        while (valBeg < hdrEnd && spht(s, valBeg)) valBeg++;
-        next = valueElementEnd(s, valBeg, hdrEnd, true);
-        valEnd = next;
-        while (valEnd > valBeg && spht(s, valEnd - 1)) valEnd--;
-      } else {
-        valBeg = valEnd = next = equal;
-      }
+      const attBeg = scAttBeg, attEnd = scAttEnd;
+      let equal = scEqual, valBeg = scValBeg, valEnd = scValEnd;
+      next = scNext;
       // `$Version`-style attributes go with the cookie before them.
       if (s.charCodeAt(attBeg) === DOLLAR) continue;
       if (equal === next) {
@@ -667,18 +698,9 @@ export function requestCookies(host: PersistHost, be: ProxyRuntime, h: RequestHe
       }
       if (attEnd !== equal || valBeg > equal + 1) {
         // Spaces around '=' are removed (HAProxy does it for captures and rewrites).
-        let sb = 0;
-        if (attEnd !== equal) {
-          s = s.slice(0, attEnd) + s.slice(equal);
-          sb = attEnd - equal;
-          equal += sb; valBeg += sb;
-        }
-        if (valBeg > equal + 1) {
-          s = s.slice(0, equal + 1) + s.slice(valBeg);
-          const sa = equal + 1 - valBeg;
-          valBeg += sa; sb += sa;
-        }
-        valEnd += sb; next += sb; hdrEnd += sb;
+        s = squeezeEq(s, attEnd, equal, valBeg);
+        equal = attEnd; valBeg = attEnd + 1;
+        valEnd += sqShift; next += sqShift; hdrEnd += sqShift;
       }
       if (attEnd - attBeg === name.length && s.startsWith(name, attBeg)) {
         t.values.push(s.slice(valBeg, valEnd));
@@ -943,44 +965,18 @@ function serverCookie(t: PersistTxn, ck: CookieRuntime, list: HeaderList, i: num
   const name = ck.name;
   const opts = ck.opts;
   for (let prev = 0; prev < hdrEnd; prev = next) {
-    let attBeg = prev;
-    if (!first) attBeg++;
+    scanCookie(s, first ? prev : prev + 1, hdrEnd, cookie2);
     first = false;
-    while (attBeg < hdrEnd && spht(s, attBeg)) attBeg++;
-    let equal = attBeg, attEnd = attBeg;
-    while (equal < hdrEnd) {
-      const c = s.charCodeAt(equal);
-      if (c === EQ || c === SEMI || (cookie2 && c === COMMA)) break;
-      equal++;
-      if (c === SP || c === HT) continue;
-      attEnd = equal;
-    }
-    let valBeg: number, valEnd: number;
-    if (equal < hdrEnd && s.charCodeAt(equal) === EQ) {
-      valBeg = equal + 1;
-      while (valBeg < hdrEnd && spht(s, valBeg)) valBeg++;
-      next = valueElementEnd(s, valBeg, hdrEnd, true);
-      valEnd = next;
-      while (valEnd > valBeg && spht(s, valEnd - 1)) valEnd--;
-    } else {
-      valBeg = valEnd = next = equal;
-    }
+    const attBeg = scAttBeg, attEnd = scAttEnd;
+    let equal = scEqual, valBeg = scValBeg, valEnd = scValEnd;
+    next = scNext;
     // Set-Cookie holds one cookie (its attributes may hold commas); Set-Cookie2 a list.
     if (next < hdrEnd) next = cookie2 ? valueElementEnd(s, next, hdrEnd) : hdrEnd;
     if (equal === valEnd) continue;
     if (attEnd !== equal || valBeg > equal + 1) {
-      let sb = 0;
-      if (attEnd !== equal) {
-        s = s.slice(0, attEnd) + s.slice(equal);
-        sb = attEnd - equal;
-        equal += sb; valBeg += sb;
-      }
-      if (valBeg > equal + 1) {
-        s = s.slice(0, equal + 1) + s.slice(valBeg);
-        const sa = equal + 1 - valBeg;
-        valBeg += sa; sb += sa;
-      }
-      valEnd += sb; next += sb; hdrEnd += sb;
+      s = squeezeEq(s, attEnd, equal, valBeg);
+      equal = attEnd; valBeg = attEnd + 1;
+      valEnd += sqShift; next += sqShift; hdrEnd += sqShift;
     }
     if (attEnd - attBeg !== name.length || !s.startsWith(name, attBeg)) continue;
     t.sck = SCK_FOUND;

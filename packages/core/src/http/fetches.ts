@@ -506,25 +506,6 @@ function cookieValue(list: HeaderList, hname: string, name: string, multi: boole
   return found;
 }
 
-/** smp_fetch_cookie_cnt(). */
-function cookieCount(list: HeaderList, hname: string, name: string, multi: boolean): number {
-  const nl = name.length;
-  let n = 0;
-  for (let i = 0; i < list.count; i++) {
-    if (!list.nameIs(i, hname)) continue;
-    const v = list.value(i);
-    let r = -1;
-    do {
-      r = element(v, r + 1);
-      const s = elS, e = elE;
-      if (e - s < nl + 1) continue;
-      let p = s;
-      while ((p = extractCookie(v, p, e, name, multi)) >= 0) n++;
-    } while (r < v.length);
-  }
-  return n;
-}
-
 /**
  * Every value of cookie `name` ('' = every cookie) in the Cookie fields
  * (`response`: Set-Cookie, first cookie of each line only), in order: what
@@ -538,7 +519,15 @@ export function cookieOccurrences(list: HeaderList, response: boolean, name: str
 
 /** cookieOccurrences() into out[0...]: returns the count (out is not truncated). */
 function cookieValuesInto(list: HeaderList, response: boolean, name: string, out: string[]): number {
-  const hname = response ? 'set-cookie' : 'cookie';
+  return cookieScan(list, response ? 'set-cookie' : 'cookie', name, !response, out);
+}
+
+/**
+ * The occurrences of cookie `name` in the `hname` fields (`multi`: several
+ * cookies per field), counted (smp_fetch_cookie_cnt()) and, when `out` is
+ * given, their values written to out[0...].
+ */
+function cookieScan(list: HeaderList, hname: string, name: string, multi: boolean, out: string[] | null): number {
   const nl = name.length;
   let n = 0;
   for (let i = 0; i < list.count; i++) {
@@ -550,7 +539,10 @@ function cookieValuesInto(list: HeaderList, response: boolean, name: string, out
       const s = elS, e = elE;
       if (e - s < nl + 1) continue;
       let p = s;
-      while ((p = extractCookie(v, p, e, name, !response)) >= 0) out[n++] = v.slice(ckS, ckE);
+      while ((p = extractCookie(v, p, e, name, multi)) >= 0) {
+        if (out !== null) out[n] = v.slice(ckS, ckE);
+        n++;
+      }
     } while (r < v.length);
   }
   return n;
@@ -761,7 +753,7 @@ function cookValFetch(smp: Sample, list: HeaderList | null | undefined, args: re
 function cookCntFetch(smp: Sample, list: HeaderList | null | undefined, args: readonly ArgValue[], response: boolean, multi: boolean): boolean {
   if (list == null) return false;
   const a = args[0];
-  return smp.setInt(cookieCount(list, response ? 'set-cookie' : 'cookie', typeof a === 'string' ? a : '', multi));
+  return smp.setInt(cookieScan(list, response ? 'set-cookie' : 'cookie', typeof a === 'string' ? a : '', multi, null));
 }
 
 /** smp_fetch_path(): path, or path and query (`withQuery`). */
