@@ -404,9 +404,8 @@ export class TcpStream implements RuleHost {
     this.tc = now - this.connectStart;
     const fe = this.fe.cfg.timeouts, be = this.be!.cfg.timeouts;
     // Once both sides are up, `timeout tunnel` supersedes client and server timeouts.
-    // The client's timer is armed first so that, when both sides idle out in
-    // the same millisecond, it fires first and the log says `cD` like
-    // HAProxy's (process_stream checks the client side first).
+    // When both sides idle out together the log says `cD` like HAProxy's
+    // (process_stream checks the client side first; sideTimer).
     const tunnel = this.tunnelTimeoutSet || be.tunnel;
     const srvH = this.server.handle!;
     srvH.onread = onRead;
@@ -684,7 +683,12 @@ export class TcpStream implements RuleHost {
       side.timer = setTimeout(onSideTimer, side.timeoutMs - idle, side);
       return;
     }
-    this.setTerm(side.isClient ? 'c' : 's', this.inspecting ? 'R' : this.connected ? 'D' : 'C');
+    // Both sides idle out together (the two timers fire in either order when
+    // the clock ticks between their arming): HAProxy's process_stream looks
+    // at the client side first.
+    const cli = this.client;
+    const clientToo = !side.isClient && cli.timeoutMs > 0 && Date.now() - cli.last >= cli.timeoutMs;
+    this.setTerm(side.isClient || clientToo ? 'c' : 's', this.inspecting ? 'R' : this.connected ? 'D' : 'C');
     this.close();
   }
 
