@@ -97,7 +97,7 @@ function once(fe, host, scan) {
     const v = runRules(rules.httpReq, host, true, 0);
     if (v !== ACT_CONTINUE) throw new Error(`rules ended with verdict ${v}: the bench's request must go through`);
   }
-  const out = serializeHead(h.rewritten ? h.method + ' ' + h.target + ' HTTP/1.1' : line, h, null, false);
+  const out = serializeHead(h.lineRaw ? null : h.rewritten ? h.method + ' ' + h.target + ' HTTP/1.1' : line, h, null, false);
   host.httpReq = null;
   return out;
 }

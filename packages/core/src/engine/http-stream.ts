@@ -52,7 +52,7 @@ import {
   METH_GET, METH_HEAD, METH_PUT, METH_DELETE, METH_OPTIONS, METH_TRACE,
 } from '../http/h1';
 import { ChunkedDecoder } from '../http/chunked';
-import type { HeaderList } from '../http/headers';
+import { type HeaderList, writeLatin1, copyBytes } from '../http/headers';
 import { earlyErrorResponse } from '../http/errors';
 import type { LogRecord } from '../log/log-format';
 import { RequestExtras, analyseRequest, analyseResponse, restrictRequest, finishRequest, monitorReply, logExtras, REQ_MONITOR } from '../http/analysers';
@@ -508,7 +508,7 @@ export class HttpStream implements RuleHost {
       }
     }
     const conn = this.upgrade ? (h.methodCode === METH_CONNECT ? null : 'upgrade') : this.srvKeep ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
-    this.queueRequest(serializeHead(headRewritten(h) ? h.method + ' ' + h.target + (v11 ? ' HTTP/1.1' : ' HTTP/1.0') : this.requestLine!, h, conn, this.upgrade));
+    this.queueRequest(serializeHead(h.lineRaw ? null : headRewritten(h) ? h.method + ' ' + h.target + (v11 ? ' HTTP/1.1' : ' HTTP/1.0') : this.requestLine!, h, conn, this.upgrade));
     // A body read before the rules goes after the head.
     if (held !== null) for (let i = 0; i < held.length; i++) this.queueRequest(held[i]);
     // Body bytes that came with the head are checked before any server is
@@ -770,7 +770,7 @@ export class HttpStream implements RuleHost {
       }
       if (h.status !== saveStatus) this.status = h.status;
       // The page's own `connection` field (the close / HTTP/1.0 keep-alive forms) stays last.
-      const head = serializeHead(statusLine(h), h, h.connClose ? 'close' : h.connKeepAlive ? 'keep-alive' : null, false);
+      const head = serializeHead(h.lineRaw ? null : statusLine(h), h, h.connClose ? 'close' : h.connKeepAlive ? 'keep-alive' : null, false);
       return r.headLength < page.length ? Buffer.concat([head, page.subarray(r.headLength)]) : head;
     } finally {
       this.generated = null;
@@ -1134,7 +1134,7 @@ export class HttpStream implements RuleHost {
         // Interim response (100-continue, 103): forwarded, the final one follows.
         dropFraming(h);
         this.respStarted = true;
-        this.sendClient(serializeHead(statusLine(h), h, null, false));
+        this.sendClient(serializeHead(h.lineRaw ? null : statusLine(h), h, null, false));
         continue;
       }
       observeStatus(this.srv!, h.status);
@@ -1176,7 +1176,7 @@ export class HttpStream implements RuleHost {
       const conn = this.keepAlive ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
       this.respStarted = true;
       if (!this.afterResponse(h)) return;
-      const out = serializeHead(statusLine(h), h, conn, false);
+      const out = serializeHead(h.lineRaw ? null : statusLine(h), h, conn, false);
       // Body bytes read with the head go out in the same write (one writev, not two writes).
       if (rest !== null && h.bodyKind !== BODY_NONE) return this.responseBody(rest, 0, rest.length, out);
       this.sendClient(out);
@@ -1491,7 +1491,7 @@ export class HttpStream implements RuleHost {
     this.reqDone = true;
     this.reqCopy = null;
     this.phase = P_TUNNEL;
-    this.sendClient(serializeHead(statusLine(h), h, h.status === 101 ? 'upgrade' : null, true));
+    this.sendClient(serializeHead(h.lineRaw ? null : statusLine(h), h, h.status === 101 ? 'upgrade' : null, true));
     if (this.finished) return;
     const tunnel = this.tunnelTimeoutSet || this.be!.cfg.timeouts.tunnel;
     this.armClientTimer(tunnel || this.fe.cfg.timeouts.client);
@@ -1952,18 +1952,19 @@ function stripHopByHop(list: HeaderList, tokens: string[] | null, keepUpgrade: b
  * Start line, the fields minus hop-by-hop ones (Upgrade kept for an
  * upgrade), `connection: <conn>` when given, empty line.
  */
-export function serializeHead(startLine: string, h: MessageHead, conn: string | null, keepUpgrade: boolean): Buffer {
+export function serializeHead(startLine: string | null, h: MessageHead, conn: string | null, keepUpgrade: boolean): Buffer {
   const list = h.headers;
   stripHopByHop(list, h.connectionTokens, keepUpgrade);
-  let len = startLine.length + 2 + list.byteLength() + 2;
+  const lineLen = startLine !== null ? startLine.length : h._le - h._ls;
+  let len = lineLen + 2 + list.byteLength() + 2;
   if (conn !== null) len += CONNECTION_PREFIX.length + conn.length + 2;
   const out = Buffer.allocUnsafe(len);
-  let off = out.write(startLine, 0, 'latin1');
+  let off = startLine !== null ? writeLatin1(startLine, out, 0) : copyBytes(list.src!, h._ls, h._le, out, 0);
   out[off++] = CR; out[off++] = LF;
   off = list.writeTo(out, off);
   if (conn !== null) {
-    off += out.write(CONNECTION_PREFIX, off, 'latin1');
-    off += out.write(conn, off, 'latin1');
+    off = writeLatin1(CONNECTION_PREFIX, out, off);
+    off = writeLatin1(conn, out, off);
     out[off++] = CR; out[off++] = LF;
   }
   out[off++] = CR; out[off++] = LF;

@@ -209,6 +209,15 @@ export class MessageHead {
     this._reindex = false;
     this._upgradeIndex = this.headers.indexOf('upgrade');
   }
+  /**
+   * The start line's bytes in the head buffer, [_ls, _le) without its line
+   * end, and whether they are exactly the line Switchyard would write
+   * (single spaces, a CRLF): then serializeHead() copies them instead of
+   * writing the line out of strings. A rewrite of the line clears it.
+   */
+  _ls = 0;
+  _le = 0;
+  lineRaw = false;
   /** Transfer-Encoding seen / chunked count / chunked is the final coding. */
   _te = false;
   _teChunked = 0;
@@ -354,6 +363,7 @@ export class RequestHead extends MessageHead {
     this.methodCode = code > 0 ? code : METH_OTHER;
     this.method = code > 0 ? METHOD_NAMES[code] : name;
     this.rewritten = true;
+    this.lineRaw = false;
   }
 
   /**
@@ -387,6 +397,7 @@ export class RequestHead extends MessageHead {
     this._target = target;
     this._path = this._query = this._authority = undefined;
     this.rewritten = true;
+    this.lineRaw = false;
   }
 
   override headersChanged(): void {
@@ -423,6 +434,7 @@ export class ResponseHead extends MessageHead {
     }
     this.status = status;
     this._reason = reason;
+    this.lineRaw = false;
   }
 }
 
@@ -636,6 +648,7 @@ function requestHead(buf: Buffer, lim: number, h: RequestHead, maxHeaders: numbe
   const code = methodCode(buf, ms, p);
   h.methodCode = code;
   h.method = code !== METH_OTHER ? METHOD_NAMES[code] : latin1(buf, ms, p);
+  const me = p;
   // haproxy accepts several SP/HTAB between request-line words (verified).
   while (p < lim && isOWS(buf[p])) p++;
 
@@ -667,6 +680,9 @@ function requestHead(buf: Buffer, lim: number, h: RequestHead, maxHeaders: numbe
   if (v < 0) return bad('bad-version', vs);
   if (v === 0) return err(505, 'unsupported-version', vs);
   h.version = v;
+  h._ls = ms;
+  h._le = p;
+  h.lineRaw = buf[p] === CR && ts === me + 1 && buf[me] === SP && vs === te + 1 && buf[te] === SP;
   p = eol(buf, p, lim);
   if (p <= 0) return p;
 
@@ -851,6 +867,10 @@ function responseHead(buf: Buffer, lim: number, h: ResponseHead, maxHeaders: num
     // No reason phrase and no SP: tolerated like haproxy (RFC 9112 §4 recipients).
     h._rs = h._re = p;
   } else return bad('bad-status', p);
+  h._ls = vs;
+  h._le = p;
+  // "HTTP/1.x 200 OK": what statusLine() would write (no reason: it writes "HTTP/1.x 200 ").
+  h.lineRaw = buf[p] === CR && buf[vs + 8] === SP && buf[vs + 12] === SP && h._rs === vs + 13;
   p = eol(buf, p, lim);
   if (p <= 0) return p;
 

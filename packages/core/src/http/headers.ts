@@ -365,14 +365,31 @@ export class HeaderList {
 
   /**
    * Serialise every field as "name: value\r\n" into out at off; returns the
-   * new offset. Untouched fields are copied from the source bytes.
+   * new offset. Untouched fields are copied from the source bytes: a run of
+   * fields received exactly so, one after the other (most heads), in one
+   * copy.
    */
   writeTo(out: Buffer, off: number): number {
     const offs = this.offs;
     const src = this.src;
-    for (let i = 0; i < this.n; i++) {
+    const n = this.n;
+    let i = 0;
+    while (i < n) {
       const o = i * 4;
       const ns = offs[o];
+      let e = ns >= 0 ? rawEnd(src!, offs, o) : -1;
+      if (e >= 0) {
+        let j = i + 1;
+        while (j < n && offs[j * 4] === e) {
+          const f = rawEnd(src!, offs, j * 4);
+          if (f < 0) break;
+          e = f;
+          j++;
+        }
+        off = copyBytes(src!, ns, e, out, off);
+        i = j;
+        continue;
+      }
       if (ns >= 0) off = copyBytes(src!, ns, offs[o + 1], out, off);
       else off = writeLatin1(this.names![i]!, out, off);
       out[off++] = 0x3a;
@@ -382,6 +399,7 @@ export class HeaderList {
       else off = writeLatin1(this.values![i]!, out, off);
       out[off++] = 0x0d;
       out[off++] = 0x0a;
+      i++;
     }
     return off;
   }
@@ -404,16 +422,29 @@ function unset(n: number): (string | undefined)[] {
  * A latin1 string into out at off (values and names set by rules): short
  * ones by a JS loop, which costs less than a native Buffer#write call.
  */
-function writeLatin1(str: string, out: Buffer, off: number): number {
+export function writeLatin1(str: string, out: Buffer, off: number): number {
   const n = str.length;
   if (n > 48) return off + out.write(str, off, 'latin1');
   for (let k = 0; k < n; k++) out[off++] = str.charCodeAt(k);
   return off;
 }
 
+/**
+ * The end of field o's line in src when its bytes are exactly what writeTo()
+ * writes for it ("name: value\r\n": one space, CRLF; name and value from
+ * src), else -1.
+ */
+function rawEnd(src: Buffer, offs: number[], o: number): number {
+  const ne = offs[o + 1];
+  const vs = offs[o + 2];
+  if (vs !== ne + 2 || src[ne] !== 0x3a || src[ne + 1] !== 0x20) return -1;
+  const ve = offs[o + 3];
+  return src[ve] === 0x0d && src[ve + 1] === 0x0a ? ve + 2 : -1;
+}
+
 /** Short copies are cheaper in JS than through the native Buffer#copy. */
-function copyBytes(src: Buffer, s: number, e: number, out: Buffer, off: number): number {
-  if (e - s > 48) return off + src.copy(out, off, s, e);
+export function copyBytes(src: Buffer, s: number, e: number, out: Buffer, off: number): number {
+  if (e - s > 24) return off + src.copy(out, off, s, e);
   while (s < e) out[off++] = src[s++];
   return off;
 }
