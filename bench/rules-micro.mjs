@@ -89,7 +89,8 @@ function once(fe, host, scan) {
   const r = parseRequestHead(REQUEST, DEFAULT_H1_LIMITS, scan);
   scan.reset();
   const h = r.head;
-  const line = h.method + ' ' + h.target + (h.version === 11 ? ' HTTP/1.1' : ' HTTP/1.0');
+  // HttpStream keeps the request line (for %r) as the head's bytes when they are canonical.
+  const line = h.lineRaw ? null : h.method + ' ' + h.target + (h.version === 11 ? ' HTTP/1.1' : ' HTTP/1.0');
   host.httpReq = h;
   host.reply = null;
   const rules = fe.rules;

@@ -28,9 +28,12 @@ describe('http logs', () => {
   let run: ProxyRun;
   let origin: RawOrigin;
   let ports: Record<string, number> = {};
+  /** Request heads the origin received, in order. */
+  const seen: string[] = [];
 
   before(async () => {
     origin = new RawOrigin(({ socket, head }) => {
+      seen.push(head);
       const path = head.split(' ')[1];
       if (path === '/sh') { socket.destroy(); return; }
       if (path === '/stream') {
@@ -42,7 +45,7 @@ describe('http logs', () => {
       socket.end();
     });
     const op = await origin.listen();
-    const names = ['main', 'clf', 'custom', 'nonull', 'probes'];
+    const names = ['main', 'clf', 'custom', 'nonull', 'probes', 'rewrite'];
     const p = await freePorts(names.length);
     ports = Object.fromEntries(names.map((n, i) => [n, p[i]]));
     const fe = (name: string, extra: string[]): string[] =>
@@ -63,6 +66,7 @@ describe('http logs', () => {
       ...fe('custom', ['log-format "%ci:%cp %ft %b/%s %ST %B %U %HM %HP %HQ %HU %HV %hr %Ta/%Tt %ts %tsc [%{+Q}r]"']),
       ...fe('nonull', ['option httplog', 'option dontlognull']),
       ...fe('probes', ['option httplog', 'option http-ignore-probes']),
+      ...fe('rewrite', ['log-format "%ci:%cp %ft %HM %HU [%{+Q}r]"', 'http-request set-path /rewritten']),
       'backend be',
       `    server app 127.0.0.1:${op}`,
       '',
@@ -194,6 +198,18 @@ describe('http logs', () => {
     assert.equal(Number(m[3]), Buffer.byteLength(req), '%U = request bytes');
     assert.ok(Number(m[5]) >= Number(m[4]), '%Tt ≥ %Ta');
     c.destroy();
+  });
+
+  it('%r is the request line as received, after a rule rewrote it; extra blanks in it are not kept', async () => {
+    for (const [sent, logged] of [['GET /orig?x=1 HTTP/1.1', 'GET /orig?x=1 HTTP/1.1'], ['GET  /orig\t HTTP/1.0', 'GET /orig HTTP/1.0']]) {
+      const mark = logMark(run.master);
+      const c = await request(ports.rewrite, `${sent}\r\nHost: a\r\n\r\n`);
+      const line = await waitForLog(run.master, c.localPort, { from: mark, fe: 'fe_rewrite' });
+      const [method, uri] = logged.split(' ');
+      assert.equal(line, `127.0.0.1:${c.localPort} fe_rewrite ${method} ${uri} ["${logged}"]`);
+      assert.equal(seen[seen.length - 1].split('\r\n')[0], `GET /rewritten${uri.includes('?') ? '?x=1' : ''} ${logged.split(' ')[2]}`);
+      c.destroy();
+    }
   });
 
   it('option dontlognull: connections without a request are not logged; a request is', async () => {

@@ -52,7 +52,7 @@ import {
   METH_GET, METH_HEAD, METH_PUT, METH_DELETE, METH_OPTIONS, METH_TRACE,
 } from '../http/h1';
 import { ChunkedDecoder } from '../http/chunked';
-import { type HeaderList, writeLatin1, copyBytes } from '../http/headers';
+import { type HeaderList, writeLatin1, copyBytes, latin1 } from '../http/headers';
 import { earlyErrorResponse } from '../http/errors';
 import type { LogRecord } from '../log/log-format';
 import { RequestExtras, analyseRequest, analyseResponse, restrictRequest, finishRequest, monitorReply, logExtras, REQ_MONITOR } from '../http/analysers';
@@ -162,7 +162,12 @@ export class HttpStream implements RuleHost {
   private connectedAt = -1;
   private respHeadAt = -1;
   private req: RequestHead | null = null;
-  private requestLine: string | undefined;
+  /**
+   * The request line as received (%r, unique-id): null while it is the
+   * head buffer's own bytes, decoded on first use (reqLine()); undefined
+   * without a request.
+   */
+  private requestLine: string | null | undefined;
   /** Request bytes (head, then body) validated and waiting for the server connection. */
   private toServer: Buffer[] = [];
   private toServerLen = 0;
@@ -323,6 +328,14 @@ export class HttpStream implements RuleHost {
     else this.readClient(false); // pipelined bytes wait for their turn
   }
 
+  /** The request line as received, undefined without a request. */
+  private reqLine(): string | undefined {
+    const l = this.requestLine;
+    if (l !== null) return l;
+    const h = this.req!;
+    return (this.requestLine = latin1(h.headers.src!, h._ls, h._le));
+  }
+
   private parseHead(): void {
     const buf = this.cbuf!;
     if (this.headStart < 0) {
@@ -347,7 +360,7 @@ export class HttpStream implements RuleHost {
     this.req = h;
     this.headDone = Date.now();
     this.headTimer.disarm();
-    this.requestLine = h.method + ' ' + h.target + (h.version === 11 ? ' HTTP/1.1' : ' HTTP/1.0');
+    this.requestLine = h.lineRaw ? null : h.method + ' ' + h.target + (h.version === 11 ? ' HTTP/1.1' : ' HTTP/1.0');
     this.cbuf = r.headLength < buf.length ? buf.subarray(r.headLength) : null;
     this.scan.reset();
     this.readClient(false);
@@ -486,7 +499,7 @@ export class HttpStream implements RuleHost {
       requestCookies(this, be, h);
     }
     // unique-id, X-Forwarded-For, X-Original-To (http/analysers.ts).
-    finishRequest(this.extras, this.fe, be, h, this, this.txnStart, this.requestLine!);
+    finishRequest(this.extras, this.fe, be, h, this, this.txnStart, this.reqLine()!);
     // Upgrade (RFC 9110 §7.8, HTTP/1.1 only) and CONNECT go to the server as
     // they are, Upgrade kept; a 101 (a 2xx to CONNECT) makes the connection
     // a tunnel (tunnelStart). The server connection is not kept afterwards.
@@ -508,7 +521,7 @@ export class HttpStream implements RuleHost {
       }
     }
     const conn = this.upgrade ? (h.methodCode === METH_CONNECT ? null : 'upgrade') : this.srvKeep ? (v11 ? null : 'keep-alive') : (v11 ? 'close' : null);
-    this.queueRequest(serializeHead(h.lineRaw ? null : headRewritten(h) ? h.method + ' ' + h.target + (v11 ? ' HTTP/1.1' : ' HTTP/1.0') : this.requestLine!, h, conn, this.upgrade));
+    this.queueRequest(serializeHead(h.lineRaw ? null : headRewritten(h) ? h.method + ' ' + h.target + (v11 ? ' HTTP/1.1' : ' HTTP/1.0') : this.reqLine()!, h, conn, this.upgrade));
     // A body read before the rules goes after the head.
     if (held !== null) for (let i = 0; i < held.length; i++) this.queueRequest(held[i]);
     // Body bytes that came with the head are checked before any server is
@@ -1457,7 +1470,7 @@ export class HttpStream implements RuleHost {
       tr: this.respHeadAt >= 0 ? this.respHeadAt - this.connectedAt : -1,
       tt: now - this.txnStart,
       status: this.status,
-      requestLine: this.requestLine,
+      requestLine: this.reqLine(),
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       termState: this.term1 + this.term2,
