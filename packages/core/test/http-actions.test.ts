@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../src/rules/fetches';
 import '../src/http/fetches';
-import '../src/http/actions';
+import { anchoredFirstChar } from '../src/http/actions';
 import { registerFetches, T_STR, USE_INTERNAL } from '../src/rules/sample';
 import {
   compileProxyRules, runRules, ACT_CONTINUE, ACT_STOP, ACT_DONE, ACT_DENY, ACT_ERROR, ACT_TARPIT,
@@ -662,4 +662,30 @@ test('static replies are built once and shared', () => {
   d.run(e);
   d.run(f);
   assert.notEqual(e.reply, f.reply);
+});
+
+test('replace-header/replace-value skip, without the regex, what cannot start a match of a literal-anchored regex', () => {
+  const gate = (src: string, flags = ''): string => {
+    const c = anchoredFirstChar(new RegExp(src, flags));
+    return c < 0 ? '' : String.fromCharCode(c);
+  };
+  assert.deepEqual(['^v1$', '^gzip', '^a+b', '^9', '^ab?', '^Ab*'].map(s => gate(s)), ['v', 'g', 'a', '9', 'a', 'A']);
+  // Not gated: an optional first character, alternation, a class, an escape, no anchor, flags.
+  assert.deepEqual(['^a?b', '^a*', '^a{0,1}', '^a|b', '^(a|b)', '^[ab]', '^\\d', '^.', 'a$', '^', '^-'].map(s => gate(s)), Array(11).fill(''));
+  assert.equal(gate('^a', 'i'), '');
+  // The gate never hides a match: whenever it says no, the regex says no.
+  const texts = ['', 'a', 'ab', 'ba', 'v1', 'v12', 'xv1', 'gzip', 'x-gzip', 'aab', '9', 'b', 'A', 'Abbb'];
+  for (const src of ['^v1$', '^gzip', '^a+b', '^9', '^ab?', '^Ab*', '^a\\w']) {
+    const re = new RegExp(src);
+    const c = anchoredFirstChar(re);
+    assert.ok(c >= 0, src);
+    for (const t of texts) if (t.charCodeAt(0) !== c) assert.equal(re.test(t), false, `${src} on '${t}'`);
+  }
+  // The rewrites with a gated regex: elements with blanks, quoted commas, empty elements, nothing matching.
+  let h = host('GET / HTTP/1.1\r\nHost: h\r\nX-A:  v1 , v2,v1, "v1, x",,v1\r\nX-B: w1, w2\r\nX-C:  v1  \r\n\r\n');
+  rule('http-request', ['replace-value', 'X-A', '^v1$', 'V']).run(h);
+  rule('http-request', ['replace-value', 'X-B', '^v1$', 'V']).run(h);
+  rule('http-request', ['replace-header', 'X-C', '^v(.)$', '<\\1>']).run(h);
+  assert.deepEqual(['x-a', 'x-b', 'x-c'].map(n => h.httpReq!.headers.get(n)), ['V, v2,V, "v1, x",,V', 'w1, w2', '<1>']);
+  assert.ok(h.httpReq!.headers.valueStart(2) >= 0, 'a value where nothing matched is left as received');
 });

@@ -249,13 +249,34 @@ function trimLws(v: string): string {
 }
 
 /**
+ * The character every match of `re` starts with when the regex is anchored
+ * by a literal one ("^v1$", "^gzip"), else -1. replace-header and
+ * replace-value skip, without running the regex, the values and elements
+ * that do not start with it. Only plain sources qualify: no flags, no
+ * alternation anywhere, a letter or digit after the '^' that no quantifier
+ * may make optional.
+ */
+export function anchoredFirstChar(re: RegExp): number {
+  const s = re.source;
+  if (re.flags !== '' || s.length < 2 || s.charCodeAt(0) !== 0x5e || s.indexOf('|') >= 0) return -1;
+  const c = s.charCodeAt(1);
+  const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+  if (!alnum) return -1;
+  const q = s.charCodeAt(2);
+  return q === 0x3f || q === 0x2a || q === 0x7b ? -1 : c;
+}
+
+/**
  * The value with its regex-matching part rewritten as HAProxy's
  * http_replace_hdrs(): the value without its surrounding blanks is matched
  * (a search, not anchored) and, on a match, entirely replaced, blanks
- * included, by exp_replace(tpl). Null when exp_replace fails.
+ * included, by exp_replace(tpl). Null when exp_replace fails. `first`:
+ * anchoredFirstChar(re).
  */
-function replaceWhole(v: string, re: RegExp, tpl: string): string | null {
-  const m = re.exec(trimLws(v));
+function replaceWhole(v: string, re: RegExp, tpl: string, first: number): string | null {
+  const t = trimLws(v);
+  if (first >= 0 && t.charCodeAt(0) !== first) return v;
+  const m = re.exec(t);
   if (m === null) return v;
   return expReplace(tpl, m);
 }
@@ -266,7 +287,7 @@ function replaceWhole(v: string, re: RegExp, tpl: string): string | null {
  * as replaceWhole() does, the blanks around it included: "abc, a2" with
  * `^(.*)$` → `<\1>` gives "<abc>,<a2>" (haproxy 2.6.12, verified).
  */
-function replaceItems(v: string, re: RegExp, tpl: string): string | null {
+function replaceItems(v: string, re: RegExp, tpl: string, first: number): string | null {
   let out = '';
   /** Where the text not copied to out yet starts: elements left as they are are copied in one piece. */
   let kept = 0;
@@ -275,13 +296,22 @@ function replaceItems(v: string, re: RegExp, tpl: string): string | null {
   const n = v.length;
   for (;;) {
     const e = valueElementEnd(v, p, n);
-    const item = p === 0 && e === n ? v : v.slice(p, e);
-    const r = replaceWhole(item, re, tpl);
-    if (r === null) return null;
-    if (r !== item) {
-      out += v.slice(kept, p) + r;
-      kept = e;
-      changed = true;
+    let skip = false;
+    if (first >= 0) {
+      // An element that cannot match is not cut out of the value at all.
+      let ts = p;
+      while (ts < e && isLws(v.charCodeAt(ts))) ts++;
+      skip = ts === e || v.charCodeAt(ts) !== first;
+    }
+    if (!skip) {
+      const item = p === 0 && e === n ? v : v.slice(p, e);
+      const r = replaceWhole(item, re, tpl, first);
+      if (r === null) return null;
+      if (r !== item) {
+        out += v.slice(kept, p) + r;
+        kept = e;
+        changed = true;
+      }
     }
     if (e >= n) break;
     p = e + 1;
@@ -824,7 +854,12 @@ class ReplaceHeader implements Action {
     private readonly re: RegExp,
     private readonly fmt: Fmt,
     private readonly full: boolean,
-  ) {}
+  ) {
+    this.first = anchoredFirstChar(re);
+  }
+
+  /** anchoredFirstChar(re). */
+  private readonly first: number;
 
   run(host: RuleHost): number {
     const h = headOf(host, this.req);
@@ -836,7 +871,7 @@ class ReplaceHeader implements Action {
       if (!list.nameIs(i, this.lname)) continue;
       tpl ??= this.fmt.render(host);
       const v = list.value(i);
-      const nv = this.full ? replaceWhole(v, this.re, tpl) : replaceItems(v, this.re, tpl);
+      const nv = this.full ? replaceWhole(v, this.re, tpl, this.first) : replaceItems(v, this.re, tpl, this.first);
       if (nv === null) return ACT_ERROR;
       if (nv === v) continue;
       if (!isValidHeaderValue(nv) || isFraming(this.lname)) return ACT_ERROR;
