@@ -124,13 +124,12 @@ export class HeaderList {
   /** 4 per field: name start, name end, value start, value end; -1 = string-held. */
   private offs: number[];
   /**
-   * Per field, created on first use: the name and value as strings (decoded
-   * and cached, or set by a rule), and the lower-case name of a field whose
-   * name is string-held (what nameIs() compares, without decoding anything).
+   * 3 per field, created on first use: the name and the value as strings
+   * (decoded and cached, or set by a rule), and between them the lower-case
+   * name of a field whose name is string-held (what nameIs() compares,
+   * without decoding anything).
    */
-  private names: (string | undefined)[] | null = null;
-  private lnames: (string | undefined)[] | null = null;
-  private values: (string | undefined)[] | null = null;
+  private strs: (string | undefined)[] | null = null;
   private n = 0;
 
   constructor(src: Buffer | null = null) {
@@ -145,24 +144,18 @@ export class HeaderList {
   /** Parser entry: a field whose name and value are byte ranges of src. */
   pushRange(ns: number, ne: number, vs: number, ve: number): void {
     this.offs.push(ns, ne, vs, ve);
-    if (this.names !== null) {
-      this.names.push(undefined);
-      this.lnames!.push(undefined);
-    }
-    if (this.values !== null) this.values.push(undefined);
+    if (this.strs !== null) this.strs.push(undefined, undefined, undefined);
     this.n++;
   }
 
-  /* Names and values get their per-field arrays separately: reading a value needs no name array. */
-  private nameStrs(): void {
-    if (this.names === null) {
-      this.names = unset(this.n);
-      this.lnames = unset(this.n);
+  private strings(): (string | undefined)[] {
+    let a = this.strs;
+    if (a === null) {
+      a = [];
+      for (let i = 3 * this.n; i > 0; i--) a.push(undefined);
+      this.strs = a;
     }
-  }
-
-  private valueStrs(): void {
-    if (this.values === null) this.values = unset(this.n);
+    return a;
   }
 
   /** Offsets of field i's value in src, -1 when the value is string-held. */
@@ -174,26 +167,26 @@ export class HeaderList {
   }
 
   name(i: number): string {
-    const names = this.names;
-    if (names !== null) {
-      const s = names[i];
+    const a = this.strs;
+    if (a !== null) {
+      const s = a[i * 3];
       if (s !== undefined) return s;
-    } else this.nameStrs();
+    }
     const o = i * 4;
     const s = latin1(this.src!, this.offs[o], this.offs[o + 1]);
-    this.names![i] = s;
+    this.strings()[i * 3] = s;
     return s;
   }
 
   value(i: number): string {
-    const values = this.values;
-    if (values !== null) {
-      const s = values[i];
+    const a = this.strs;
+    if (a !== null) {
+      const s = a[i * 3 + 2];
       if (s !== undefined) return s;
-    } else this.valueStrs();
+    }
     const o = i * 4;
     const s = latin1(this.src!, this.offs[o + 2], this.offs[o + 3]);
-    this.values![i] = s;
+    this.strings()[i * 3 + 2] = s;
     return s;
   }
 
@@ -202,7 +195,7 @@ export class HeaderList {
     const o = i * 4;
     const offs = this.offs;
     const ns = offs[o];
-    if (ns < 0) return this.lnames![i] === lname;
+    if (ns < 0) return this.strs![i * 3 + 1] === lname;
     const ne = offs[o + 1];
     if (ne - ns !== lname.length) return false;
     const b = this.src!;
@@ -218,7 +211,7 @@ export class HeaderList {
   nameLength(i: number): number {
     const o = i * 4;
     const ns = this.offs[o];
-    return ns >= 0 ? this.offs[o + 1] - ns : this.lnames![i]!.length;
+    return ns >= 0 ? this.offs[o + 1] - ns : this.strs![i * 3 + 1]!.length;
   }
 
   /** Index of the first field named `name` (any case) at or after `from`, or -1. */
@@ -266,12 +259,8 @@ export class HeaderList {
    * name in lower case, when the caller has it.
    */
   addChecked(name: string, value: string, lname: string = lower(name)): void {
-    this.nameStrs();
-    this.valueStrs();
+    this.strings().push(name, lname, value);
     this.offs.push(-1, -1, -1, -1);
-    this.names!.push(name);
-    this.lnames!.push(lname);
-    this.values!.push(value);
     this.n++;
   }
 
@@ -290,12 +279,11 @@ export class HeaderList {
   /** Parser-internal: value known to be clean (e.g. a normalised number). */
   setValueUnchecked(i: number, value: string): void {
     if (i < 0 || i >= this.n) throw new RangeError('header index out of range');
-    this.valueStrs();
     // The name keeps its offsets (or its strings): only the value changes hands.
     const o = i * 4;
     this.offs[o + 2] = -1;
     this.offs[o + 3] = -1;
-    this.values![i] = value;
+    this.strings()[i * 3 + 2] = value;
   }
 
   /** Remove field i. */
@@ -305,18 +293,10 @@ export class HeaderList {
     if (i === n) {
       // The last field (set-header replacing what a rule added): no splice.
       this.offs.length = n * 4;
-      if (this.names !== null) {
-        this.names.pop();
-        this.lnames!.pop();
-      }
-      if (this.values !== null) this.values.pop();
+      if (this.strs !== null) this.strs.length = n * 3;
     } else {
       this.offs.splice(i * 4, 4);
-      if (this.names !== null) {
-        this.names.splice(i, 1);
-        this.lnames!.splice(i, 1);
-      }
-      if (this.values !== null) this.values.splice(i, 1);
+      if (this.strs !== null) this.strs.splice(i * 3, 3);
     }
     this.n = n;
   }
@@ -357,8 +337,8 @@ export class HeaderList {
     for (let i = 0; i < this.n; i++) {
       const o = i * 4;
       len += 4;
-      len += offs[o] >= 0 ? offs[o + 1] - offs[o] : this.names![i]!.length;
-      len += offs[o + 2] >= 0 ? offs[o + 3] - offs[o + 2] : this.values![i]!.length;
+      len += offs[o] >= 0 ? offs[o + 1] - offs[o] : this.strs![i * 3]!.length;
+      len += offs[o + 2] >= 0 ? offs[o + 3] - offs[o + 2] : this.strs![i * 3 + 2]!.length;
     }
     return len;
   }
@@ -391,12 +371,12 @@ export class HeaderList {
         continue;
       }
       if (ns >= 0) off = copyBytes(src!, ns, offs[o + 1], out, off);
-      else off = writeLatin1(this.names![i]!, out, off);
+      else off = writeLatin1(this.strs![i * 3]!, out, off);
       out[off++] = 0x3a;
       out[off++] = 0x20;
       const vs = offs[o + 2];
       if (vs >= 0) off = copyBytes(src!, vs, offs[o + 3], out, off);
-      else off = writeLatin1(this.values![i]!, out, off);
+      else off = writeLatin1(this.strs![i * 3 + 2]!, out, off);
       out[off++] = 0x0d;
       out[off++] = 0x0a;
       i++;
@@ -409,13 +389,6 @@ export class HeaderList {
     this.writeTo(out, 0);
     return out;
   }
-}
-
-/** A packed array of n undefined slots (cheaper than new Array(n).fill() for a few fields). */
-function unset(n: number): (string | undefined)[] {
-  const a: (string | undefined)[] = [];
-  for (let i = 0; i < n; i++) a.push(undefined);
-  return a;
 }
 
 /**
