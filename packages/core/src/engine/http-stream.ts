@@ -93,7 +93,7 @@ const CONNECTION_PREFIX = 'connection: ';
 
 export class HttpStream implements RuleHost {
   /** Accept date of the connection. */
-  readonly acceptTime = Date.now();
+  readonly acceptTime = clockNow();
   clientIp = '-';
   clientPort = 0;
   be: ProxyRuntime | null = null;
@@ -289,7 +289,7 @@ export class HttpStream implements RuleHost {
   }
 
   private armHeadTimer(ms: number): void {
-    this.headTimer.arm(ms, Date.now());
+    this.headTimer.arm(ms, clockNow());
   }
 
   /** The request head did not arrive in time. */
@@ -314,7 +314,7 @@ export class HttpStream implements RuleHost {
 
   clientData(buf: Buffer): void {
     const n = buf.length;
-    this.cliLast = Date.now();
+    this.cliLast = clockNow();
     this.bytesIn += n;
     this.fe.fe!.bin += n;
     if (this.phase === P_TUNNEL) return this.sendServer(buf);
@@ -339,7 +339,7 @@ export class HttpStream implements RuleHost {
   private parseHead(): void {
     const buf = this.cbuf!;
     if (this.headStart < 0) {
-      this.headStart = Date.now();
+      this.headStart = clockNow();
       // From the first byte on, the whole head must arrive within http-request.
       if (this.txnCount > 0) {
         const t = this.fe.cfg.timeouts;
@@ -358,7 +358,7 @@ export class HttpStream implements RuleHost {
     }
     const h = r.head;
     this.req = h;
-    this.headDone = Date.now();
+    this.headDone = clockNow();
     this.headTimer.disarm();
     this.requestLine = h.lineRaw ? null : h.method + ' ' + h.target + (h.version === 11 ? ' HTTP/1.1' : ' HTTP/1.0');
     this.cbuf = r.headLength < buf.length ? buf.subarray(r.headLength) : null;
@@ -466,7 +466,7 @@ export class HttpStream implements RuleHost {
     if (this.ruleStage === 0) {
       const t = this.fe.cfg.timeouts;
       const limit = t.httpRequest || t.client;
-      if (limit > 0) this.armHeadTimer(Math.max(1, limit - (Date.now() - this.headStart)));
+      if (limit > 0) this.armHeadTimer(Math.max(1, limit - (clockNow() - this.headStart)));
     }
     this.readClient(true);
   }
@@ -536,7 +536,7 @@ export class HttpStream implements RuleHost {
       if (this.reqDone || this.toServerLen >= BUFFERED_BODY_MAX) return this.bodyBuffered();
       const t = this.fe.cfg.timeouts;
       const limit = t.httpRequest || t.client;
-      if (limit > 0) this.armHeadTimer(Math.max(1, limit - (Date.now() - this.headStart)));
+      if (limit > 0) this.armHeadTimer(Math.max(1, limit - (clockNow() - this.headStart)));
       this.readClient(true);
       return;
     }
@@ -873,7 +873,7 @@ export class HttpStream implements RuleHost {
     be.beconn++;
     this.beCounted = true;
     const c = be.be!;
-    c.stot++; c.connTot++; c.lastSess = Date.now();
+    c.stot++; c.connTot++; c.lastSess = clockNow();
     if (be.beconn > c.smax) c.smax = be.beconn;
     c.scur = be.beconn;
     this.attemptsLeft = be.cfg.retries + 1;
@@ -927,7 +927,7 @@ export class HttpStream implements RuleHost {
   /** A slot of `srv` is this stream's (backend/queue.ts creditFreed). */
   dequeued(srv: ServerRuntime): void {
     if (this.queueTimer !== null) { clearTimeout(this.queueTimer); this.queueTimer = null; }
-    this.assignedAt = Date.now();
+    this.assignedAt = clockNow();
     this.assign(srv);
     this.takeServerConnection();
   }
@@ -938,7 +938,7 @@ export class HttpStream implements RuleHost {
     if (this.waitQueue === null || this.finished) return;
     const be = this.be!;
     leaveQueue(be, this);
-    this.assignedAt = Date.now();
+    this.assignedAt = clockNow();
     if (this.srv !== null) this.srv.counters.econ++;
     be.be!.econ++;
     this.errorReply(503, 's', 'Q');
@@ -949,7 +949,7 @@ export class HttpStream implements RuleHost {
     if (this.queueTimer !== null) { clearTimeout(this.queueTimer); this.queueTimer = null; }
     if (this.waitQueue !== null) {
       leaveQueue(this.be!, this);
-      this.assignedAt = Date.now();
+      this.assignedAt = clockNow();
     }
   }
 
@@ -987,7 +987,7 @@ export class HttpStream implements RuleHost {
     h[kStream] = this;
     this.server = h;
     this.srvReading = true; // an idle connection is read all along (server-pool.ts)
-    this.connectStart = Date.now();
+    this.connectStart = clockNow();
     this.connected(this.connectStart);
   }
 
@@ -1009,7 +1009,7 @@ export class HttpStream implements RuleHost {
   private connectServer(): void {
     this.attemptsLeft--;
     this.attempt++;
-    this.connectStart = Date.now();
+    this.connectStart = clockNow();
     this.reused = false;
     this.srvUses = 0;
     const c = connectToServer(this.srv!, this.client!, this, this.attempt, this.be!.cfg.timeouts.connect);
@@ -1038,7 +1038,7 @@ export class HttpStream implements RuleHost {
       this.server = tlsHandle;
       this.srvReading = false;
     }
-    this.connected(Date.now());
+    this.connected(clockNow());
   }
 
   /** The server connection is ready (new or reused): send what is queued. */
@@ -1118,7 +1118,7 @@ export class HttpStream implements RuleHost {
   serverData(buf: Buffer): void {
     const n = buf.length;
     this.respAny = true;
-    this.srvLast = Date.now();
+    this.srvLast = clockNow();
     this.be!.be!.bout += n;
     this.srv!.counters.bout += n;
     if (this.resp !== null) return this.responseBody(buf, 0, n, null);
@@ -1174,7 +1174,7 @@ export class HttpStream implements RuleHost {
         if (status0 !== h.status && h.bodyKind !== BODY_NONE) this.discardBody = true;
         dropFraming(h);
       }
-      this.respHeadAt = Date.now();
+      this.respHeadAt = clockNow();
       this.status = h.status;
       this.respKind = h.bodyKind;
       this.respRemaining = h.contentLength > 0 ? h.contentLength : 0;
@@ -1405,7 +1405,7 @@ export class HttpStream implements RuleHost {
   }
 
   private resetTransaction(): void {
-    const now = Date.now();
+    const now = clockNow();
     this.txnStart = now;
     this.headStart = this.headDone = this.assignedAt = this.connectedAt = this.respHeadAt = -1;
     this.srvQueue = this.backendQueue = 0;
@@ -1452,7 +1452,7 @@ export class HttpStream implements RuleHost {
 
   /** The transaction's log record as of now (the log line, lf-strings of rules). */
   logRecord(): LogRecord {
-    const now = Date.now();
+    const now = clockNow();
     const ti = this.headStart >= 0 ? this.headStart - this.txnStart : -1;
     // Captures, %rt and %ID come from http/analysers.ts.
     return logExtras(this.extras, this.fe, this, {
@@ -1496,7 +1496,7 @@ export class HttpStream implements RuleHost {
     const ps = this.be!.persist;
     if (ps !== null && ps.cookie !== null) cookieResponse(this, this.be!, this.srv, this.req!, h, h.status);
     this.sbuf = null;
-    this.respHeadAt = Date.now();
+    this.respHeadAt = clockNow();
     this.status = h.status;
     this.respKind = BODY_TUNNEL;
     this.respStarted = true;
@@ -1602,7 +1602,7 @@ export class HttpStream implements RuleHost {
     const async = err === 0 && lastWriteWasAsync();
     if (!async) releaseWriteReq(req);
     if (err) return this.writeError(toClient);
-    if (toClient) this.cliLast = Date.now(); else this.srvLast = Date.now();
+    if (toClient) this.cliLast = clockNow(); else this.srvLast = clockNow();
     if (async) {
       // Keep the bytes alive until written; stop reading the other side until then.
       req.buffer = chunks === null ? buf : chunks;
@@ -1616,10 +1616,10 @@ export class HttpStream implements RuleHost {
     if (toClient) this.cliPending--; else this.srvPending--;
     if (status < 0) return this.writeError(toClient);
     if (toClient) {
-      this.cliLast = Date.now();
+      this.cliLast = clockNow();
       if (this.cliPending === 0) this.readServer(this.srvWant);
     } else {
-      this.srvLast = Date.now();
+      this.srvLast = clockNow();
       if (this.srvPending === 0) this.readClient(this.cliWant);
     }
   }
@@ -1739,17 +1739,17 @@ export class HttpStream implements RuleHost {
 
   private armClientTimer(ms: number): void {
     this.cliTimeout = ms;
-    this.cliTimer.arm(ms, Date.now());
+    this.cliTimer.arm(ms, clockNow());
   }
 
   private armServerTimer(ms: number): void {
     this.srvTimeout = ms;
-    this.srvTimer.arm(ms, Date.now());
+    this.srvTimer.arm(ms, clockNow());
   }
 
   clientTimer(): void {
     if (this.finished) return;
-    const now = Date.now();
+    const now = clockNow();
     const idle = now - this.cliLast;
     // Waiting for the response with the request sent: only the server's timeout applies.
     if (idle < this.cliTimeout || (this.phase === P_TXN && this.reqDone && this.cliPending === 0)) {
@@ -1762,7 +1762,7 @@ export class HttpStream implements RuleHost {
 
   serverTimer(): void {
     if (this.finished || (this.phase !== P_TXN && this.phase !== P_TUNNEL)) return;
-    const now = Date.now();
+    const now = clockNow();
     const idle = now - this.srvLast;
     if (idle < this.srvTimeout) {
       this.srvTimer.arm(this.srvTimeout - idle, now);
@@ -1857,7 +1857,7 @@ export class HttpStream implements RuleHost {
     if (this.cliPending === 0) return this.close();
     // Bytes the client sends from now on stay unread (libuv's readStop costs no syscall).
     if (this.cliPolling) { h.readStop(); this.cliPolling = false; }
-    this.cliLast = Date.now();
+    this.cliLast = clockNow();
     this.armClientTimer(this.fe.cfg.timeouts.client);
     const req = new ShutdownWrap() as ShutdownReq;
     req.handle = h;
@@ -2048,6 +2048,20 @@ function statusLine(h: ResponseHead): string {
 
 /* ---------------- handlers ---------------- */
 
+/**
+ * The time at the start of the read being handled, 0 outside one. A
+ * request or a response is handled in one read callback, which used to
+ * read the clock a dozen times (arrival, head done, server assigned,
+ * connected, each write...): now once, as HAProxy's tasks all see the
+ * now_ms of their poll loop. Elsewhere (timers, connects, write
+ * completions) clockNow() reads the clock.
+ */
+let readNow = 0;
+
+function clockNow(): number {
+  return readNow !== 0 ? readNow : Date.now();
+}
+
 /** onread must stay a function (a native accessor asserts it). */
 function ignoreRead(): void { /* closing */ }
 
@@ -2055,7 +2069,13 @@ function onClientRead(this: RawStream, ab: ArrayBuffer | undefined): void {
   const st = this[kStream] as HttpStream | undefined;
   if (!st) return;
   const n = readResult();
-  if (n !== 0) st.clientRead(ab, n);
+  if (n === 0) return;
+  readNow = Date.now();
+  try {
+    st.clientRead(ab, n);
+  } finally {
+    readNow = 0;
+  }
 }
 
 function onClientReplay(st: HttpStream): void { st.clientReplay(); }
@@ -2064,8 +2084,14 @@ function onServerRead(this: RawStream, ab: ArrayBuffer | undefined): void {
   const st = this[kStream] as HttpStream | undefined;
   if (!st) return;
   const n = readResult();
-  if (n > 0) return st.serverData(readBytes(ab!, n));
-  if (n < 0) st.serverEof();
+  if (n === 0) return;
+  readNow = Date.now();
+  try {
+    if (n > 0) st.serverData(readBytes(ab!, n));
+    else st.serverEof();
+  } finally {
+    readNow = 0;
+  }
 }
 
 function onWriteDone(this: WriteReq, status: number): void {
