@@ -289,14 +289,16 @@ export class HeaderList {
   /** Remove field i. */
   removeAt(i: number): void {
     if (i < 0 || i >= this.n) throw new RangeError('header index out of range');
+    // The fields after i move down by hand: Array#splice would allocate the
+    // array of what it removes (every response loses its Connection field).
     const n = this.n - 1;
-    if (i === n) {
-      // The last field (set-header replacing what a rule added): no splice.
-      this.offs.length = n * 4;
-      if (this.strs !== null) this.strs.length = n * 3;
-    } else {
-      this.offs.splice(i * 4, 4);
-      if (this.strs !== null) this.strs.splice(i * 3, 3);
+    const offs = this.offs;
+    for (let k = i * 4; k < n * 4; k++) offs[k] = offs[k + 4];
+    offs.length = n * 4;
+    const a = this.strs;
+    if (a !== null) {
+      for (let k = i * 3; k < n * 3; k++) a[k] = a[k + 3];
+      a.length = n * 3;
     }
     this.n = n;
   }
