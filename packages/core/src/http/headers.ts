@@ -122,20 +122,24 @@ export function valueElementEnd(v: string, p: number, e: number, semicolon = fal
 export class HeaderList {
   /** Buffer the offsets point into (null for a list built from strings). */
   src: Buffer | null;
-  /** 4 per field: name start, name end, value start, value end; -1 = string-held. */
+  /**
+   * 4 per field: name start, name end, value start, value end; -1 =
+   * string-held. Sized for 8 fields at once (most heads: no growth while
+   * parsing); only the first 4 * count entries mean anything.
+   */
   private offs: number[];
   /**
-   * 3 per field, created on first use: the name and the value as strings
-   * (decoded and cached, or set by a rule), and between them the lower-case
-   * name of a field whose name is string-held (what nameIs() compares,
-   * without decoding anything).
+   * 3 per field (undefined past the last field), created on first use: the
+   * name and the value as strings (decoded and cached, or set by a rule),
+   * and between them the lower-case name of a field whose name is
+   * string-held (what nameIs() compares, without decoding anything).
    */
   private strs: (string | undefined)[] | null = null;
   private n = 0;
 
   constructor(src: Buffer | null = null) {
     this.src = src;
-    this.offs = [];
+    this.offs = new Array(32);
   }
 
   get count(): number {
@@ -144,18 +148,20 @@ export class HeaderList {
 
   /** Parser entry: a field whose name and value are byte ranges of src. */
   pushRange(ns: number, ne: number, vs: number, ve: number): void {
-    this.offs.push(ns, ne, vs, ve);
-    if (this.strs !== null) this.strs.push(undefined, undefined, undefined);
+    const offs = this.offs;
+    const o = this.n * 4;
+    offs[o] = ns;
+    offs[o + 1] = ne;
+    offs[o + 2] = vs;
+    offs[o + 3] = ve;
+    // strs (when there is one) holds undefined past the last field: nothing to do there.
     this.n++;
   }
 
+  /** The strings array, created with room for a few fields more than there are (rules add some). */
   private strings(): (string | undefined)[] {
     let a = this.strs;
-    if (a === null) {
-      a = [];
-      for (let i = 3 * this.n; i > 0; i--) a.push(undefined);
-      this.strs = a;
-    }
+    if (a === null) this.strs = a = new Array(3 * this.n + 24);
     return a;
   }
 
@@ -260,8 +266,14 @@ export class HeaderList {
    * name in lower case, when the caller has it.
    */
   addChecked(name: string, value: string, lname: string = lower(name)): void {
-    this.strings().push(name, lname, value);
-    this.offs.push(-1, -1, -1, -1);
+    const a = this.strings();
+    const k = this.n * 3;
+    a[k] = name;
+    a[k + 1] = lname;
+    a[k + 2] = value;
+    const offs = this.offs;
+    const o = this.n * 4;
+    offs[o] = offs[o + 1] = offs[o + 2] = offs[o + 3] = -1;
     this.n++;
   }
 
@@ -295,11 +307,11 @@ export class HeaderList {
     const n = this.n - 1;
     const offs = this.offs;
     for (let k = i * 4; k < n * 4; k++) offs[k] = offs[k + 4];
-    offs.length = n * 4;
     const a = this.strs;
     if (a !== null) {
       for (let k = i * 3; k < n * 3; k++) a[k] = a[k + 3];
-      a.length = n * 3;
+      // The slots of the field that went are undefined again (pushRange() relies on it).
+      a[n * 3] = a[n * 3 + 1] = a[n * 3 + 2] = undefined;
     }
     this.n = n;
   }
