@@ -114,3 +114,41 @@ test('valueElementEnd: the next comma (or semicolon) outside quoted-strings, wit
     }
   }
 });
+
+test('lookups agree with a plain list through random adds, sets, removals and rewrites (the name-length filter never hides a field)', () => {
+  // Names of lengths that collide modulo 32 (3 and 35) and of lengths never held.
+  const names = ['Host', 'X-A', 'x-a', 'Cookie', 'X-Forwarded-For', 'Te', 'X-' + 'y'.repeat(33), 'Via', 'Connection', 'X-Request-Start-Time-Sec'];
+  const probes = [...names, 'x-b', 'authorization', 'upgrade', 'X-Zz', 'x-' + 'y'.repeat(33)];
+  let seed = 7;
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  for (let round = 0; round < 200; round++) {
+    const text = 'GET / HTTP/1.1\r\n' + names.slice(0, 1 + rnd(names.length)).map((n, i) => `${n}: v${i}\r\n`).join('') + '\r\n';
+    const r = parseRequestHead(Buffer.from(text, 'latin1'));
+    assert.equal(r.state, 'done');
+    if (r.state !== 'done') return;
+    const h = r.head.headers;
+    const model: Array<[string, string]> = [];
+    for (let i = 0; i < h.count; i++) model.push([h.name(i), h.value(i)]);
+    for (let step = 0; step < 12; step++) {
+      const name = names[rnd(names.length)];
+      const op = rnd(4);
+      if (op === 0) { h.add(name, `a${step}`); model.push([name, `a${step}`]); }
+      else if (op === 1) {
+        h.set(name, `s${step}`);
+        for (let i = model.length - 1; i >= 0; i--) if (model[i][0].toLowerCase() === name.toLowerCase()) model.splice(i, 1);
+        model.push([name, `s${step}`]);
+      } else if (op === 2 && model.length > 0) { const i = rnd(model.length); h.removeAt(i); model.splice(i, 1); }
+      else if (op === 3) {
+        h.delete(name);
+        for (let i = model.length - 1; i >= 0; i--) if (model[i][0].toLowerCase() === name.toLowerCase()) model.splice(i, 1);
+      }
+      for (const p of probes) {
+        const want = model.filter(([n]) => n.toLowerCase() === p.toLowerCase()).map(([, v]) => v);
+        assert.deepEqual(h.getAll(p), want, `getAll(${p}) after step ${step} of round ${round}`);
+        assert.equal(h.has(p), want.length > 0);
+        if (want.length === 0) assert.equal(h.mayHave(p.toLowerCase()) || h.indexOf(p) < 0, true);
+      }
+      assert.equal(h.toBuffer().toString('latin1'), model.map(([n, v]) => `${n}: ${v}\r\n`).join(''));
+    }
+  }
+});

@@ -1939,6 +1939,7 @@ function releaseWriteReq(req: WriteReq): void {
  * most fields are compared with none.
  */
 function stripHopByHop(list: HeaderList, tokens: string[] | null, keepUpgrade: boolean): void {
+  if (tokens === null && !list.mayHave('upgrade') && !list.mayHave('connection') && !list.mayHave('proxy-connection') && !list.mayHave('te')) return;
   for (let i = list.count - 1; i >= 0; i--) {
     const len = list.nameLength(i);
     if (len === 7 && list.nameIs(i, 'upgrade')) {

@@ -811,6 +811,7 @@ class DelHeader implements Action {
     const h = headOf(host, this.req);
     if (h === null) return ACT_CONTINUE;
     const list = h.headers;
+    if (this.method === M_STR && !list.mayHave(this.lname)) return ACT_CONTINUE;
     let removed = false;
     for (let i = list.count - 1; i >= 0; i--) {
       // Framing stays (see the file comment): haproxy re-frames anyway.
@@ -865,6 +866,7 @@ class ReplaceHeader implements Action {
     const h = headOf(host, this.req);
     if (h === null) return ACT_CONTINUE;
     const list = h.headers;
+    if (!list.mayHave(this.lname)) return ACT_CONTINUE;
     let tpl: string | null = null;
     let changed = false;
     for (let i = 0; i < list.count; i++) {

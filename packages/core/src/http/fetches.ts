@@ -116,6 +116,7 @@ function whole(v: string): void {
 
 /** Values of `lname` ('' = every field): comma elements when split, else fields (req.hdr_cnt / req.fhdr_cnt). */
 function countValues(list: HeaderList, lname: string, split: boolean): number {
+  if (lname.length !== 0 && !list.mayHave(lname)) return 0;
   let n = 0;
   for (let i = 0; i < list.count; i++) {
     if (lname.length !== 0 && !list.nameIs(i, lname)) continue;
@@ -137,6 +138,7 @@ let atV = '';
  * are not that many. A negative occurrence counts first (no history array).
  */
 function valueAt(list: HeaderList, lname: string, occ: number, split: boolean): boolean {
+  if (lname.length !== 0 && !list.mayHave(lname)) return false;
   if (occ === -1 && lname.length !== 0) {
     // The last one (req.hdr's default): the last field of that name, its last
     // element; one pass from the end instead of counting everything first.
@@ -188,6 +190,7 @@ export function headerOccurrences(list: HeaderList, lname: string, split: boolea
 
 /** headerOccurrences() into out[n...]: returns the new count (out is not truncated). */
 function headerValuesInto(list: HeaderList, lname: string, split: boolean, out: string[], n: number): number {
+  if (lname.length !== 0 && !list.mayHave(lname)) return n;
   for (let i = 0; i < list.count; i++) {
     if (lname.length !== 0 && !list.nameIs(i, lname)) continue;
     const v = list.value(i);
@@ -204,6 +207,7 @@ function headerValuesInto(list: HeaderList, lname: string, split: boolean, out: 
 
 /** First element of the first Host field (base, base32: http_find_header(full=0)); sets atV/elS/elE. */
 function firstHost(list: HeaderList, split: boolean): boolean {
+  if (!list.mayHave('host')) return false;
   for (let i = 0; i < list.count; i++) {
     if (!list.nameIs(i, 'host')) continue;
     atV = list.value(i);
@@ -482,6 +486,7 @@ function cookieValue(list: HeaderList, hname: string, name: string, multi: boole
   let fs = 0;
   let fe = 0;
   let fv = '';
+  if (!list.mayHave(hname)) { ckV = fv; ckS = ckE = 0; return false; }
   for (let i = 0; i < list.count; i++) {
     if (!list.nameIs(i, hname)) continue;
     const v = list.value(i);
@@ -530,6 +535,7 @@ function cookieValuesInto(list: HeaderList, response: boolean, name: string, out
 function cookieScan(list: HeaderList, hname: string, name: string, multi: boolean, out: string[] | null): number {
   const nl = name.length;
   let n = 0;
+  if (!list.mayHave(hname)) return 0;
   for (let i = 0; i < list.count; i++) {
     if (!list.nameIs(i, hname)) continue;
     const v = list.value(i);
