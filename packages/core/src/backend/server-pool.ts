@@ -67,14 +67,16 @@ export class ServerPool {
   /**
    * Park `h` after a complete transaction; null when refused (the caller
    * closes it). `reading`: the handle is being read already (it stays so:
-   * a readStop/readStart pair costs two epoll_ctl calls).
+   * a readStop/readStart pair costs two epoll_ctl calls). The handle keeps
+   * its onread, which must hand what arrives while it is parked to
+   * idleRead(): setting a handle's onread is a native call, and a parked
+   * connection would pay two of them per transaction.
    */
-  put(h: RawStream, uses: number, shared: boolean, owner: object | null, reading: boolean): IdleConn | null {
+  put(h: RawStream, uses: number, shared: boolean, owner: object | null, reading: boolean, now: number): IdleConn | null {
     if (this.purgeDelay === 0 || this.maxConn === 0) return null;
     if (this.maxConn > 0 && this.idle.length >= this.maxConn) return null;
-    const ic = new IdleConn(this, h, uses, shared, owner, Date.now());
+    const ic = new IdleConn(this, h, uses, shared, owner, now);
     h[kIdle] = ic;
-    h.onread = onIdleRead;
     if (!reading && h.readStart() !== 0) { h[kIdle] = undefined; return null; }
     this.idle.push(ic);
     this.parked++;
@@ -85,9 +87,12 @@ export class ServerPool {
   /** Take back a specific connection (the session's own one, still reading); null when gone. */
   takeEntry(ic: IdleConn): IdleConn | null {
     if (!ic.inPool) return null;
-    const i = this.idle.lastIndexOf(ic);
+    const idle = this.idle;
+    const i = idle.lastIndexOf(ic);
     if (i < 0) return null;
-    this.idle.splice(i, 1);
+    // Mostly the one parked last (the session's own, a moment ago).
+    if (i === idle.length - 1) idle.pop();
+    else idle.splice(i, 1);
     return this.detach(ic);
   }
 
@@ -118,13 +123,11 @@ export class ServerPool {
     if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
   }
 
-  /** The handle is handed over still reading; the taker sets its onread at once. */
+  /** The handle is handed over still reading, its onread unchanged: the taker owns its reads at once. */
   private detach(ic: IdleConn): IdleConn {
     ic.inPool = false;
     ic.owner = null;
-    const h = ic.handle;
-    h[kIdle] = undefined;
-    h.onread = ignoreRead;
+    ic.handle[kIdle] = undefined;
     this.reused++;
     return ic;
   }
@@ -167,9 +170,12 @@ function closeIdle(h: RawStream): void {
 
 function ignoreRead(): void { /* closing */ }
 
-/** Any read event on an idle connection ends it: EOF, an error, or bytes nobody asked for. */
-function onIdleRead(this: RawStream): void {
-  const ic = this[kIdle] as IdleConn | undefined;
+/**
+ * A read on a parked connection (from its onread, see put()): any read event
+ * ends it, EOF, an error, or bytes nobody asked for.
+ */
+export function idleRead(h: RawStream): void {
+  const ic = h[kIdle] as IdleConn | undefined;
   if (ic === undefined || readResult() === 0) return;
   ic.pool.lost(ic);
 }

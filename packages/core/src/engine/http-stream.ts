@@ -34,7 +34,7 @@
  * through a symbol, so a connection allocates no closures.
  */
 import { type ProxyRuntime, type ServerRuntime, CONN_KEEP_ALIVE, CONN_CLOSE } from './proxy-runtime';
-import { type IdleConn, REUSE_NEVER, REUSE_AGGRESSIVE, REUSE_ALWAYS } from '../backend/server-pool';
+import { type IdleConn, REUSE_NEVER, REUSE_AGGRESSIVE, REUSE_ALWAYS, idleRead } from '../backend/server-pool';
 import type { Engine } from './engine';
 import type { ListenerRuntime } from './listener';
 import {
@@ -988,7 +988,7 @@ export class HttpStream implements RuleHost {
     this.server = h;
     this.srvReading = true; // an idle connection is read all along (server-pool.ts)
     this.connectStart = clockNow();
-    this.connected(this.connectStart);
+    this.connected(this.connectStart, true);
   }
 
   private assign(srv: ServerRuntime): void {
@@ -1038,17 +1038,20 @@ export class HttpStream implements RuleHost {
       this.server = tlsHandle;
       this.srvReading = false;
     }
-    this.connected(clockNow());
+    this.connected(clockNow(), false);
   }
 
-  /** The server connection is ready (new or reused): send what is queued. */
-  private connected(now: number): void {
+  /**
+   * The server connection is ready (new, or `reused` from the pool: its
+   * onread is onServerRead already): send what is queued.
+   */
+  private connected(now: number, reused: boolean): void {
     observeConnected(this.srv!);
     this.connectedAt = now;
     this.tc = now - this.connectStart;
     this.phase = P_TXN;
     const h = this.server!;
-    h.onread = onServerRead;
+    if (!reused) h.onread = onServerRead;
     this.srvLast = this.cliLast = now;
     this.armClientTimer(this.fe.cfg.timeouts.client);
     this.armServerTimer(this.srvTimeoutSet || this.be!.cfg.timeouts.server);
@@ -1366,7 +1369,7 @@ export class HttpStream implements RuleHost {
     h[kStream] = undefined;
     this.server = null;
     this.srvReading = false;
-    const ic = srv.pool.put(h, this.srvUses + 1, shared, this.keepAlive ? this : null, reading);
+    const ic = srv.pool.put(h, this.srvUses + 1, shared, this.keepAlive ? this : null, reading, clockNow());
     if (ic === null) { h.onread = ignoreRead; h.close(); return; }
     if (this.keepAlive) this.own = ic;
   }
@@ -2083,7 +2086,8 @@ function onClientReplay(st: HttpStream): void { st.clientReplay(); }
 
 function onServerRead(this: RawStream, ab: ArrayBuffer | undefined): void {
   const st = this[kStream] as HttpStream | undefined;
-  if (!st) return;
+  // No stream: parked in the server's pool (the handle keeps this onread there).
+  if (!st) return idleRead(this);
   const n = readResult();
   if (n === 0) return;
   readNow = Date.now();
